@@ -1,0 +1,98 @@
+import { defaultLogger } from '@libp2p/logger'
+import { Lifecycle, rootContainer } from './di.js'
+import { SystemClock } from './clock.js'
+import { resolveSwarmConfig } from './config.js'
+import { ModuleRegistrationError, SwarmAssemblyError, describe } from './errors.js'
+import { generateIdentity } from './identity.js'
+import { MemoryPeerstore } from './peerstore/memory-peerstore.js'
+import { NullReporter } from './reporter.js'
+import { Swarm } from './swarm/swarm.js'
+import { CLOCK, LOGGER, PEERSTORE, PRIVATE_KEY, REPORTER, SWARM_CONFIG, TRANSPORT, UPGRADER } from './tokens.js'
+import { NoiseYamuxUpgrader } from './upgrader/upgrader.js'
+import type { SwarmOptions } from './config.js'
+import type { SwarmModule } from './interfaces/module.js'
+import type { PrivateKey } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+import type { DependencyContainer } from './di.js'
+
+export interface CreateSwarmOptions {
+  /** Our identity. Default: a new Ed25519 key (see `loadOrCreateIdentity` to keep one across runs). */
+  privateKey?: PrivateKey
+  /** Plugins: transports, gaters, reporters, replacements for core defaults. Registered in order. */
+  modules: readonly SwarmModule[]
+  /** Addresses to listen on once started. Default: none (dial only). */
+  listen?: ReadonlyArray<Multiaddr | string>
+  options?: SwarmOptions
+}
+
+/** A swarm together with the container it was assembled in, for plugins that need to resolve more. */
+export interface AssembledSwarm {
+  swarm: Swarm
+  container: DependencyContainer
+}
+
+/**
+ * Assembles, starts and (when `listen` is given) opens a swarm.
+ *
+ * Each call makes its own child container: core defaults (system clock, in-memory peerstore, Noise + Yamux upgrader,
+ * a reporter that discards) are registered first, then each module, so a module's registration replaces a default.
+ * Two swarms in one process share nothing.
+ *
+ * @example
+ * ```ts
+ * import { createSwarm } from '@tswarm/core'
+ * import { tcp } from '@tswarm/transport-tcp'
+ *
+ * const swarm = await createSwarm({ modules: [tcp()], listen: ['/ip4/127.0.0.1/tcp/0'] })
+ * console.log(swarm.localPeer.toString(), swarm.listenAddresses().map(String))
+ * await swarm.close()
+ * ```
+ */
+export async function createSwarm (init: CreateSwarmOptions): Promise<Swarm> {
+  return (await assembleSwarm(init)).swarm
+}
+
+/** As {@link createSwarm}, also returning the swarm's container. */
+export async function assembleSwarm (init: CreateSwarmOptions): Promise<AssembledSwarm> {
+  const config = resolveSwarmConfig(init.options)
+  const privateKey = init.privateKey ?? await generateIdentity('Ed25519')
+  const container = rootContainer.createChildContainer()
+  registerDefaults(container)
+  container.register(PRIVATE_KEY, { useValue: privateKey })
+  container.register(SWARM_CONFIG, { useValue: config })
+
+  for (const mod of init.modules) {
+    try {
+      mod.register(container)
+    } catch (err) {
+      throw new ModuleRegistrationError(mod.name ?? '(unnamed module)', err)
+    }
+  }
+  if (!container.isRegistered(TRANSPORT)) {
+    throw new SwarmAssemblyError('no transport is registered: add a transport module to `modules`, e.g. tcp() from @tswarm/transport-tcp')
+  }
+
+  let swarm: Swarm
+  try {
+    swarm = container.resolve(Swarm)
+  } catch (err) {
+    throw new SwarmAssemblyError(`could not build the swarm: ${describe(err)}; check that every module registered what it needs`, { cause: err })
+  }
+  try {
+    await swarm.start()
+    if (init.listen !== undefined && init.listen.length > 0) await swarm.listen(...init.listen)
+  } catch (err) {
+    await swarm.close()
+    throw err
+  }
+  return { swarm, container }
+}
+
+function registerDefaults (c: DependencyContainer): void {
+  const singleton = { lifecycle: Lifecycle.ContainerScoped }
+  c.register(CLOCK, { useClass: SystemClock }, singleton)
+  c.register(LOGGER, { useValue: defaultLogger() })
+  c.register(PEERSTORE, { useClass: MemoryPeerstore }, singleton)
+  c.register(REPORTER, { useClass: NullReporter }, singleton)
+  c.register(UPGRADER, { useClass: NoiseYamuxUpgrader }, singleton)
+}

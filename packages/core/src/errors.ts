@@ -1,0 +1,263 @@
+import type { GateHook } from './interfaces/gater.js'
+import type { PeerId } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+
+/**
+ * The base of every error tswarm throws. Match on `err.name` (stable across package copies) or with
+ * {@link errorIs}, which also looks through causes and the per-address errors of a DialError.
+ */
+export class SwarmError extends Error {
+  constructor (message: string, options?: ErrorOptions) {
+    super(message, options)
+    this.name = new.target.name
+  }
+}
+
+/** The swarm was closed; create a new one to go on. */
+export class SwarmClosedError extends SwarmError {
+  constructor (what = 'operation') {
+    super(`swarm is closed: ${what} is not possible after close(); create a new swarm`)
+  }
+}
+
+/** An option had a value it cannot take. */
+export class InvalidOptionError extends SwarmError {
+  constructor (readonly option: string, readonly value: unknown, expected: string) {
+    super(`invalid option ${option}=${String(value)}: expected ${expected}`)
+  }
+}
+
+/** Assembly failed: something the swarm needs was not registered, or could not be built. */
+export class SwarmAssemblyError extends SwarmError {}
+
+/** A plugin module threw while registering. */
+export class ModuleRegistrationError extends SwarmError {
+  constructor (readonly moduleName: string, cause: unknown) {
+    super(`module "${moduleName}" failed to register: ${describe(cause)}`, { cause })
+  }
+}
+
+/** No registered transport handles this address. */
+export class NoTransportError extends SwarmError {
+  constructor (readonly addr: string, why = 'register a transport module that handles it (e.g. tcp() from @tswarm/transport-tcp)') {
+    super(`no transport for ${addr}: ${why}`)
+  }
+}
+
+/** Two transports claim the same multiaddr protocol. */
+export class DuplicateTransportError extends SwarmError {}
+
+/** A string or bytes that should have been a multiaddr were not. */
+export class InvalidMultiaddrError extends SwarmError {
+  constructor (readonly input: string, cause?: unknown) {
+    super(`invalid multiaddr "${input}": ${describe(cause)}; expected something like /ip4/127.0.0.1/tcp/4001`, { cause })
+  }
+}
+
+/** Every listen address failed; `errors` holds each address's failure. */
+export class ListenError extends SwarmError {
+  constructor (readonly errors: ReadonlyArray<{ addr: string, error: Error }>) {
+    super(`failed to listen on any address:\n${errors.map(e => `  ${e.addr}: ${e.error.message}`).join('\n')}`,
+      { cause: errors[0]?.error })
+  }
+}
+
+/** We tried to dial our own peer ID or our own listen address. */
+export class DialToSelfError extends SwarmError {
+  constructor () {
+    super('dial to self attempted: a swarm cannot connect to its own peer ID or listen addresses')
+  }
+}
+
+/** The peerstore holds no address for the peer. */
+export class NoAddressesError extends SwarmError {
+  constructor (peer: PeerId) {
+    super(`no addresses for peer ${peer.toString()}: add some with swarm.peerstore.addAddrs() before dialing`)
+  }
+}
+
+/** The peer has addresses, but none the swarm can dial (see the DialError's per-address errors for why). */
+export class NoGoodAddressesError extends SwarmError {
+  constructor () {
+    super('no good addresses: every known address was filtered out before dialing')
+  }
+}
+
+/** Every address was dialed and every dial failed. */
+export class AllDialsFailedError extends SwarmError {
+  constructor () {
+    super('all dials failed')
+  }
+}
+
+/** A dial to an address timed out. */
+export class DialTimeoutError extends SwarmError {}
+
+/** A connection gater refused. `gater` names it and `hook` says at which point. */
+export class GaterDisallowedError extends SwarmError {
+  constructor (readonly hook: GateHook, readonly gater: string, detail: string, cause?: unknown) {
+    super(`connection gater "${gater}" refused at ${hook}: ${detail}`, cause === undefined ? undefined : { cause })
+  }
+}
+
+/** The remote proved a different identity than the peer we dialed; the connection was closed. */
+export class PeerIdMismatchError extends SwarmError {
+  constructor (readonly expected: PeerId, readonly actual: PeerId) {
+    super(`dialed ${expected.toString()} but the remote is ${actual.toString()}: the address belongs to another peer; remove it from the peerstore`)
+  }
+}
+
+/** The security or muxer handshake failed or timed out; the raw connection was closed. */
+export class UpgradeError extends SwarmError {
+  constructor (readonly direction: 'inbound' | 'outbound', readonly stage: string, cause: unknown) {
+    super(`${direction} connection upgrade failed during ${stage}: ${describe(cause)}`, { cause })
+  }
+}
+
+/** A handshake or negotiation did not finish within its timeout. */
+export class TimeoutError extends SwarmError {}
+
+/** The remote does not support any of the protocols offered. */
+export class ProtocolNegotiationError extends SwarmError {
+  constructor (readonly protocols: readonly string[], cause: unknown) {
+    super(`protocol negotiation failed for [${protocols.join(', ')}]: ${describe(cause)}`, { cause })
+  }
+}
+
+/** `newStream` with `noDial` found no connection to the peer. */
+export class NoConnectionError extends SwarmError {
+  constructor (peer: PeerId) {
+    super(`no connection to ${peer.toString()} and noDial was set: dial it first or drop noDial`)
+  }
+}
+
+/** The connection closed, or was closed, while the operation was pending. */
+export class ConnectionClosedError extends SwarmError {}
+
+/** A stream read or write deadline passed. Set a later deadline (or null) to use the stream again. */
+export class DeadlineExceededError extends SwarmError {
+  constructor (op: 'read' | 'write') {
+    super(`${op} deadline exceeded: set a later deadline (or null) to ${op} again`)
+  }
+}
+
+/** The stream was reset, by us or by the remote. Nothing more can be read or written. */
+export class StreamResetError extends SwarmError {
+  constructor (by: 'local' | 'remote', cause?: unknown) {
+    super(`stream reset by ${by}`, cause === undefined ? undefined : { cause })
+  }
+}
+
+/** The stream's write side (or both) is closed. */
+export class StreamClosedError extends SwarmError {}
+
+/** The failure of one address in a dial. */
+export class AddrDialError extends SwarmError {
+  constructor (readonly addr: Multiaddr, cause: unknown) {
+    super(`${addr.toString()}: ${describe(cause)}`, { cause })
+  }
+}
+
+/** At most this many per-address errors are kept in a DialError; the rest are counted in `skipped`. */
+export const MAX_DIAL_ERRORS = 16
+
+/**
+ * The error of a failed `dialPeer` (go-libp2p's DialError): the peer, the overall cause, and each address's error.
+ * {@link errorIs} looks through `cause` and every per-address error.
+ */
+export class DialError extends SwarmError {
+  readonly errors: AddrDialError[] = []
+  skipped = 0
+
+  constructor (readonly peer: PeerId, override readonly cause: Error, addrErrors: readonly AddrDialError[] = []) {
+    super('', { cause })
+    // Error's constructor gave the instance its own `message`; replace it by one computed on read, so errors
+    // recorded after construction appear in it.
+    Object.defineProperty(this, 'message', { get: () => this.#describe(), configurable: true, enumerable: false })
+    for (const e of addrErrors) this.recordError(e)
+  }
+
+  recordError (err: AddrDialError): void {
+    if (this.errors.length < MAX_DIAL_ERRORS) this.errors.push(err)
+    else this.skipped++
+  }
+
+  /** True when the dial failed because time ran out. */
+  get timeout (): boolean {
+    return errorIs(this.cause, 'DialTimeoutError') || this.errors.some(e => errorIs(e.cause, 'DialTimeoutError'))
+  }
+
+  #describe (): string {
+    const lines = [`failed to dial ${this.peer.toString()}: ${this.cause.message}`]
+    for (const e of this.errors) lines.push(`  * [${e.message}]`)
+    if (this.skipped > 0) lines.push(`  ... skipping ${this.skipped} errors ...`)
+    return lines.join('\n')
+  }
+}
+
+/** The errors directly inside `err`: its cause, and for a DialError or ListenError every per-address error. */
+export function unwrapErrors (err: unknown): unknown[] {
+  const out: unknown[] = []
+  if (err instanceof Error || (typeof err === 'object' && err !== null)) {
+    const e = err as { cause?: unknown, errors?: unknown }
+    if (e.cause !== undefined) out.push(e.cause)
+    if (Array.isArray(e.errors)) {
+      for (const inner of e.errors) out.push(typeof inner === 'object' && inner !== null && 'error' in inner ? (inner as { error: unknown }).error : inner)
+    }
+  }
+  return out
+}
+
+/**
+ * Whether `err`, or any error nested in it (causes, per-address errors), has the name `name` (go's errors.Is).
+ * Names are compared rather than classes so this works across copies of the package. Depth is bounded.
+ */
+export function errorIs (err: unknown, name: string): boolean {
+  const seen = new Set<unknown>()
+  const queue: unknown[] = [err]
+  while (queue.length > 0 && seen.size < 256) {
+    const e = queue.shift()
+    if (e == null || seen.has(e)) continue
+    seen.add(e)
+    if (e instanceof Error && e.name === name) return true
+    queue.push(...unwrapErrors(e))
+  }
+  return false
+}
+
+/** A short description of an unknown thrown value, for messages. */
+export function describe (err: unknown): string {
+  if (err instanceof Error) return err.message === '' ? err.name : err.message
+  return String(err)
+}
+
+/** `err` as an Error (thrown non-errors are wrapped). */
+export function toError (err: unknown): Error {
+  return err instanceof Error ? err : new SwarmError(describe(err), { cause: err })
+}
+
+/** No identity file exists at the path given to `loadIdentity`. */
+export class IdentityNotFoundError extends SwarmError {
+  constructor (readonly path: string) {
+    super(`no identity file at ${path}: create one with saveIdentity(path, await generateIdentity()), or use loadOrCreateIdentity(path)`)
+  }
+}
+
+/**
+ * An identity file (or encoded private key) could not be read or is not a valid libp2p private key. `path` is
+ * undefined for bytes given directly. The file is never replaced automatically: that would change the peer ID.
+ */
+export class InvalidIdentityError extends SwarmError {
+  constructor (readonly path: string | undefined, problem: string, cause?: unknown) {
+    super(`${path === undefined ? 'private key bytes' : `identity file ${path}`}: ${problem}`, cause === undefined ? undefined : { cause })
+  }
+}
+
+/** A string that should have been a peer ID was not. */
+export class InvalidPeerIdError extends SwarmError {
+  constructor (readonly input: string, cause: unknown) {
+    // The input may come from the network: keep the message short whatever it holds.
+    const shown = input.length > 100 ? `${input.slice(0, 100)}…` : input
+    super(`invalid peer ID "${shown}": ${describe(cause)}; expected a base58btc multihash (12D3KooW…, Qm…, 16Uiu2…) or a CIDv1 (bafz…)`, { cause })
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * @packageDocumentation
+ *
+ * tswarm core: the contracts every plugin implements, the DI tokens, and the Swarm that listens, dials, secures
+ * (Noise), multiplexes (Yamux) and tracks connections and streams.
+ *
+ * @example
+ * ```ts
+ * import { createSwarm } from '@tswarm/core'
+ * import { tcp } from '@tswarm/transport-tcp'
+ *
+ * const a = await createSwarm({ modules: [tcp()], listen: ['/ip4/127.0.0.1/tcp/0'] })
+ * const b = await createSwarm({ modules: [tcp()] })
+ * a.setStreamHandler(async stream => {
+ *   await a.negotiateInbound(stream, ['/echo/1.0.0'])
+ *   for await (const chunk of stream) await stream.write(chunk)
+ *   await stream.closeWrite()
+ * })
+ * b.peerstore.addAddrs(a.localPeer, a.listenAddresses(), AddrTTL.PERMANENT)
+ * const stream = await b.newStream(a.localPeer, { protocols: ['/echo/1.0.0'] })
+ * await stream.write('hello')
+ * await stream.closeWrite()
+ * for await (const chunk of stream) console.log(new TextDecoder().decode(chunk))
+ * await Promise.all([a.close(), b.close()])
+ * ```
+ */
+export * from './interfaces/index.js'
+export * from './tokens.js'
+export * from './errors.js'
+export { DEFAULT_SWARM_CONFIG, resolveSwarmConfig } from './config.js'
+export type { SwarmConfig, SwarmOptions } from './config.js'
+export { SystemClock, timeoutSignal } from './clock.js'
+export { NullReporter } from './reporter.js'
+export { MemoryPeerstore } from './peerstore/memory-peerstore.js'
+export * from './identity.js'
+export { NoiseYamuxUpgrader, NOISE_PROTOCOL, YAMUX_PROTOCOL } from './upgrader/upgrader.js'
+export { UpgradedConnection } from './upgrader/upgraded-connection.js'
+export type { UpgradedConnectionInit } from './upgrader/upgraded-connection.js'
+export { Swarm } from './swarm/swarm.js'
+export type { DialPeerOptions, SwarmNewStreamOptions } from './swarm/swarm.js'
+export { SwarmConn } from './swarm/conn.js'
+export { SwarmStream } from './swarm/stream.js'
+export { expandUnspecified, isLocalAddr, isUnspecified, parseMultiaddr, stripPeerId } from './swarm/addrs.js'
+export { createSwarm, assembleSwarm } from './create-swarm.js'
+export type { AssembledSwarm, CreateSwarmOptions } from './create-swarm.js'
+export { Libp2pTransportAdapter } from './adapter/libp2p-transport.js'
+export type { Libp2pTransportAdapterInit } from './adapter/libp2p-transport.js'
+// Plugins take the DI API from here so that exactly one tsyringe is loaded (two copies never agree on metadata).
+export { Lifecycle, inject, injectAll, injectable, instanceCachingFactory, instancePerContainerCachingFactory } from './di.js'
+export type { DependencyContainer, InjectionToken } from './di.js'

@@ -1,0 +1,127 @@
+import { timeoutSignal } from '../clock.js'
+import { ConnectionClosedError, toError } from '../errors.js'
+import { negotiate } from './negotiate.js'
+import { SwarmStream } from './stream.js'
+import type { SwarmConfig } from '../config.js'
+import type { Clock } from '../interfaces/clock.js'
+import type { Conn, ConnStats, ConnStatus, NewStreamOptions, Stream } from '../interfaces/connection.js'
+import type { Direction } from '../interfaces/gater.js'
+import type { Reporter } from '../interfaces/reporter.js'
+import type { MuxedConnection, MuxedStream } from '../interfaces/transport.js'
+import type { PeerId, PublicKey } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+
+/** How long a graceful connection close may take before the connection is aborted. */
+const CLOSE_TIMEOUT_MS = 1_000
+
+/**
+ * The muxed stream under each swarm stream, for multistream-select: it must run on the muxed stream before the swarm
+ * stream starts reading. Kept here rather than on the stream so users do not see it.
+ */
+const innerStreams = new WeakMap<Stream, MuxedStream>()
+
+/** The muxed stream under a stream of this swarm. */
+export function innerOf (stream: Stream): MuxedStream {
+  const inner = innerStreams.get(stream)
+  if (inner === undefined) throw new TypeError('expected a stream opened or accepted by a tswarm swarm')
+  return inner
+}
+
+/** What a connection needs from its swarm. */
+export interface ConnContext {
+  readonly clock: Clock
+  readonly reporter: Reporter
+  readonly config: SwarmConfig
+  /** Hands an inbound stream to the swarm's stream handler. */
+  onInboundStream(stream: SwarmStream): void
+}
+
+/** A connection owned by the swarm: the muxed connection plus its stream bookkeeping. */
+export class SwarmConn implements Conn {
+  readonly opened: number
+  readonly #streams = new Set<SwarmStream>()
+  #nextStream = 0
+  #closing?: Promise<void>
+
+  constructor (readonly muxed: MuxedConnection, readonly id: string, private readonly ctx: ConnContext) {
+    this.opened = ctx.clock.now()
+  }
+
+  get localPeer (): PeerId { return this.muxed.localPeer }
+  get remotePeer (): PeerId { return this.muxed.remotePeer }
+  get remotePublicKey (): PublicKey { return this.muxed.remotePublicKey }
+  get localMultiaddr (): Multiaddr | undefined { return this.muxed.localAddr }
+  get remoteMultiaddr (): Multiaddr { return this.muxed.remoteAddr }
+  get direction (): Direction { return this.muxed.direction }
+  get status (): ConnStatus { return this.#closing !== undefined && this.muxed.status === 'open' ? 'closing' : this.muxed.status }
+
+  stat (): ConnStats {
+    return {
+      direction: this.muxed.direction,
+      opened: this.opened,
+      numStreams: this.#streams.size,
+      transport: this.muxed.transport,
+      security: this.muxed.security,
+      muxer: this.muxed.muxer
+    }
+  }
+
+  getStreams (): Stream[] {
+    return [...this.#streams]
+  }
+
+  /** Starts taking inbound streams; the swarm calls it once the connection has joined. */
+  acceptStreams (): void {
+    this.muxed.onStream(inner => {
+      this.ctx.onInboundStream(this.#wrap(inner, 'inbound'))
+    })
+  }
+
+  async newStream (options: NewStreamOptions = {}): Promise<Stream> {
+    if (this.status !== 'open') throw new ConnectionClosedError(`connection ${this.id} to ${this.remotePeer.toString()} is ${this.status}: open a new one`)
+    const inner = await this.muxed.openStream({ signal: options.signal })
+    const stream = this.#wrap(inner, 'outbound')
+    if (options.protocols !== undefined) {
+      try {
+        const protocol = await negotiate(inner, 'select', options.protocols, this.ctx.clock,
+          this.ctx.config.protocolNegotiationTimeout, options.signal)
+        stream.setProtocol(protocol)
+      } catch (err) {
+        stream.reset(toError(err))
+        throw err
+      }
+    }
+    return stream
+  }
+
+  /** Closes every stream and the connection; resolves once it is closed. Idempotent. */
+  async close (): Promise<void> {
+    this.#closing ??= this.#close()
+    return this.#closing
+  }
+
+  async #close (): Promise<void> {
+    const timeout = timeoutSignal(this.ctx.clock, CLOSE_TIMEOUT_MS, undefined, () => new ConnectionClosedError('graceful close timed out'))
+    try {
+      await this.muxed.close({ signal: timeout.signal })
+    } finally {
+      timeout.clear()
+    }
+    if (this.muxed.status !== 'closed') this.muxed.abort(new ConnectionClosedError('connection closed'))
+  }
+
+  #wrap (inner: MuxedStream, direction: Direction): SwarmStream {
+    const stream = new SwarmStream({
+      inner,
+      conn: this,
+      id: `${this.remotePeer.toString().slice(0, 10)}-${this.id}-${this.#nextStream++}`,
+      direction,
+      reporter: this.ctx.reporter,
+      clock: this.ctx.clock,
+      onEnd: s => { this.#streams.delete(s) }
+    })
+    innerStreams.set(stream, inner)
+    this.#streams.add(stream)
+    return stream
+  }
+}

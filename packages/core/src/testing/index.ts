@@ -1,0 +1,21 @@
+/**
+ * @packageDocumentation
+ *
+ * Test support for tswarm and its plugins: an in-memory transport, a manual clock, swarm builders, and the
+ * compliance suites that every transport (ours or a third party's) runs.
+ *
+ * @example
+ * ```ts
+ * import { connect, createTestSwarm } from '@tswarm/core/testing'
+ *
+ * const a = await createTestSwarm()
+ * const b = await createTestSwarm()
+ * const conn = await connect(a, b)
+ * ```
+ */
+export { ManualClock } from './manual-clock.js'
+export { MemoryNetwork, MemoryTransport, defaultMemoryNetwork, memory } from './memory-transport.js'
+export type { MemoryTransportOptions } from './memory-transport.js'
+export { connect, createTestSwarm, echoHandler, introduce, readAll, waitFor } from './swarms.js'
+export { transportComplianceTests } from './transport-compliance.js'
+export type { TransportComplianceOptions } from './transport-compliance.js'

@@ -1,0 +1,38 @@
+import type { Clock } from './interfaces/clock.js'
+import type { ConnectionGater } from './interfaces/gater.js'
+import type { Peerstore } from './interfaces/peerstore.js'
+import type { Reporter } from './interfaces/reporter.js'
+import type { Transport } from './interfaces/transport.js'
+import type { Upgrader } from './interfaces/upgrader.js'
+import type { SwarmConfig } from './config.js'
+import type { PrivateKey } from '@libp2p/interface'
+import type { ComponentLogger } from '@libp2p/logger'
+
+/**
+ * A DI key that remembers the type it resolves to. Keys are `Symbol.for` symbols, so two copies of this package in
+ * one process still agree on them.
+ */
+export type Token<T> = symbol & { readonly __resolvesTo?: T }
+
+function token<T> (name: string): Token<T> {
+  return Symbol.for(`@tswarm/core/v1:${name}`) as Token<T>
+}
+
+/** Our identity. Registered by `createSwarm` (generated when not given). */
+export const PRIVATE_KEY = token<PrivateKey>('PrivateKey')
+/** The resolved, frozen swarm configuration. Registered by `createSwarm`. */
+export const SWARM_CONFIG = token<SwarmConfig>('SwarmConfig')
+/** Multi-binding: every transport the swarm may dial and listen with. */
+export const TRANSPORT = token<Transport>('Transport')
+/** Multi-binding: every connection gater; any deny wins. */
+export const CONNECTION_GATER = token<ConnectionGater>('ConnectionGater')
+/** Single binding, core default: the Noise + Yamux upgrader. */
+export const UPGRADER = token<Upgrader>('Upgrader')
+/** Single binding, core default: a reporter that discards. */
+export const REPORTER = token<Reporter>('Reporter')
+/** Single binding, core default: the in-memory peerstore. */
+export const PEERSTORE = token<Peerstore>('Peerstore')
+/** Single binding, core default: the system clock. */
+export const CLOCK = token<Clock>('Clock')
+/** Single binding, core default: `@libp2p/logger`'s `defaultLogger()` (enable with `DEBUG=tswarm:*`). */
+export const LOGGER = token<ComponentLogger>('Logger')

@@ -1,0 +1,162 @@
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { handle, select } from '@libp2p/multistream-select'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { inject, injectAll, injectable } from '../di.js'
+import { timeoutSignal } from '../clock.js'
+import { PeerIdMismatchError, TimeoutError, UpgradeError, errorIs, toError } from '../errors.js'
+import { checkGates } from '../gating.js'
+import { CLOCK, CONNECTION_GATER, LOGGER, PRIVATE_KEY, SWARM_CONFIG } from '../tokens.js'
+import { UpgradedConnection } from './upgraded-connection.js'
+import type { SwarmConfig } from '../config.js'
+import type { Clock } from '../interfaces/clock.js'
+import type { ConnectionAddrs, ConnectionGater, Direction } from '../interfaces/gater.js'
+import type { MuxedConnection } from '../interfaces/transport.js'
+import type { AdoptOptions, OutboundUpgradeOptions, UpgradeOptions, Upgrader } from '../interfaces/upgrader.js'
+import type { ConnectionEncrypter, MessageStream, MultiaddrConnection, PeerId, PrivateKey, StreamMuxerFactory, Upgrader as Libp2pUpgrader } from '@libp2p/interface'
+import type { ComponentLogger, Logger } from '@libp2p/logger'
+
+export const NOISE_PROTOCOL = '/noise'
+export const YAMUX_PROTOCOL = '/yamux/1.0.0'
+
+/**
+ * The default upgrader: multistream-select `/noise`, Noise XX, then Yamux (chosen inside the Noise handshake when
+ * both sides offer early muxer negotiation, else by multistream-select), with the accept and secured gates, a
+ * remote identity check, and a timeout on every inbound upgrade.
+ */
+@injectable()
+export class NoiseYamuxUpgrader implements Upgrader {
+  readonly #localPeer: PeerId
+  readonly #encrypter: ConnectionEncrypter
+  readonly #muxers: Map<string, StreamMuxerFactory>
+  readonly #log: Logger
+
+  constructor (
+    @inject(PRIVATE_KEY) privateKey: PrivateKey,
+    @injectAll(CONNECTION_GATER, { isOptional: true }) private readonly gaters: ConnectionGater[],
+    @inject(SWARM_CONFIG) private readonly config: SwarmConfig,
+    @inject(CLOCK) private readonly clock: Clock,
+    @inject(LOGGER) logger: ComponentLogger
+  ) {
+    this.#localPeer = peerIdFromPrivateKey(privateKey)
+    this.#log = logger.forComponent('tswarm:upgrader')
+    // Yamux's own keep-alive pings every 30 s, so idle connections stay open through NATs and a vanished peer is
+    // noticed; its inbound stream cap bounds what one peer can make us hold.
+    const yamuxFactory = yamux({ maxInboundStreams: 1024 })()
+    this.#muxers = new Map([[yamuxFactory.protocol, yamuxFactory]])
+    // Noise asks the upgrader for the muxers it may offer in its early negotiation extension; it needs nothing
+    // else of the libp2p Upgrader interface.
+    const muxerSource = { getStreamMuxers: () => this.#muxers } as unknown as Libp2pUpgrader
+    this.#encrypter = noise()({ peerId: this.#localPeer, privateKey, logger, upgrader: muxerSource })
+  }
+
+  async upgradeOutbound (maConn: MultiaddrConnection, options: OutboundUpgradeOptions): Promise<MuxedConnection> {
+    return this.#upgrade(maConn, 'outbound', options, options.remotePeer, options.signal)
+  }
+
+  async upgradeInbound (maConn: MultiaddrConnection, options: UpgradeOptions): Promise<MuxedConnection> {
+    const addrs = { localAddr: options.localAddr, remoteAddr: maConn.remoteAddr }
+    try {
+      // Before any handshake work: a refused peer costs us nothing but the accept.
+      await checkGates(this.gaters, 'interceptAccept', `inbound connection from ${addrs.remoteAddr.toString()}`,
+        g => g.interceptAccept?.(addrs))
+    } catch (err) {
+      maConn.abort(toError(err))
+      throw err
+    }
+    // The TCP listener gives no timeout of its own: without this a silent peer would hold the socket forever.
+    const timeout = timeoutSignal(this.clock, this.config.inboundUpgradeTimeout, options.signal,
+      () => new TimeoutError(`inbound upgrade did not finish within ${this.config.inboundUpgradeTimeout} ms`))
+    try {
+      return await this.#upgrade(maConn, 'inbound', options, undefined, timeout.signal)
+    } finally {
+      timeout.clear()
+    }
+  }
+
+  async adoptSecured (maConn: MultiaddrConnection, options: AdoptOptions): Promise<MuxedConnection> {
+    const addrs = { localAddr: options.localAddr, remoteAddr: maConn.remoteAddr }
+    try {
+      if (options.direction === 'inbound') {
+        await checkGates(this.gaters, 'interceptAccept', `inbound connection from ${addrs.remoteAddr.toString()}`,
+          g => g.interceptAccept?.(addrs))
+      }
+      this.#checkExpectedPeer(options.expectedPeer, options.remotePeer)
+      await this.#gateSecured(options.direction, options.remotePeer, addrs)
+      const muxer = options.muxerFactory.createStreamMuxer(maConn)
+      return this.#connection(maConn, muxer, options, options.direction, options.remotePeer, options.security, options.muxerFactory.protocol)
+    } catch (err) {
+      maConn.abort(toError(err))
+      throw err
+    }
+  }
+
+  async #upgrade (maConn: MultiaddrConnection, direction: Direction, options: UpgradeOptions,
+    expectedPeer: PeerId | undefined, signal: AbortSignal | undefined): Promise<MuxedConnection> {
+    let stage = 'security negotiation'
+    const addrs = { localAddr: options.localAddr, remoteAddr: maConn.remoteAddr }
+    try {
+      const opts = { signal }
+      if (direction === 'outbound') await select(maConn, NOISE_PROTOCOL, opts)
+      else await handle(maConn, NOISE_PROTOCOL, opts)
+
+      stage = 'noise handshake'
+      const secured = direction === 'outbound'
+        ? await this.#encrypter.secureOutbound(maConn, opts)
+        : await this.#encrypter.secureInbound(maConn, opts)
+      this.#checkExpectedPeer(expectedPeer, secured.remotePeer)
+      stage = 'secured gate'
+      await this.#gateSecured(direction, secured.remotePeer, addrs)
+
+      stage = 'muxer negotiation'
+      const muxerFactory = secured.streamMuxer ?? await this.#negotiateMuxer(secured.connection, direction, signal)
+      signal?.throwIfAborted()
+      const muxer = muxerFactory.createStreamMuxer(secured.connection)
+      return this.#connection(maConn, muxer, options, direction, secured.remotePeer, NOISE_PROTOCOL, muxerFactory.protocol)
+    } catch (cause) {
+      const err = signal?.aborted === true && !errorIs(cause, 'GaterDisallowedError') ? signal.reason ?? cause : cause
+      maConn.abort(toError(err))
+      this.#log('%s upgrade with %a failed during %s: %e', direction, maConn.remoteAddr, stage, err)
+      // Refusals and identity mismatches are already precise; everything else says where it broke.
+      if (errorIs(err, 'GaterDisallowedError') || errorIs(err, 'PeerIdMismatchError')) throw err
+      throw new UpgradeError(direction, stage, err)
+    }
+  }
+
+  async #negotiateMuxer (connection: MessageStream, direction: Direction, signal: AbortSignal | undefined): Promise<StreamMuxerFactory> {
+    const protocols = [...this.#muxers.keys()]
+    const chosen = direction === 'outbound'
+      ? await select(connection, protocols, { signal })
+      : await handle(connection, protocols, { signal })
+    const factory = this.#muxers.get(chosen)
+    if (factory === undefined) throw new Error(`negotiated unknown muxer ${chosen}`)
+    return factory
+  }
+
+  #checkExpectedPeer (expected: PeerId | undefined, actual: PeerId): void {
+    if (expected !== undefined && !expected.equals(actual)) throw new PeerIdMismatchError(expected, actual)
+  }
+
+  async #gateSecured (direction: Direction, peer: PeerId, addrs: ConnectionAddrs): Promise<void> {
+    await checkGates(this.gaters, 'interceptSecured', `${direction} connection with ${peer.toString()}`,
+      g => g.interceptSecured?.(direction, peer, addrs))
+  }
+
+  #connection (maConn: MultiaddrConnection, muxer: ReturnType<StreamMuxerFactory['createStreamMuxer']>,
+    options: UpgradeOptions, direction: Direction, remotePeer: PeerId, security: string, muxerProtocol: string): UpgradedConnection {
+    const remotePublicKey = remotePeer.publicKey
+    if (remotePublicKey === undefined) throw new Error(`no public key for ${remotePeer.toString()} after the handshake`)
+    return new UpgradedConnection({
+      maConn,
+      muxer,
+      direction,
+      localPeer: this.#localPeer,
+      remotePeer,
+      remotePublicKey,
+      localAddr: options.localAddr,
+      transport: options.transport,
+      security,
+      muxerProtocol
+    })
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * @packageDocumentation
+ *
+ * TCP for tswarm, over @libp2p/tcp. Dials and listens on `/ip4/…/tcp/N` and `/ip6/…/tcp/N`; every connection is
+ * secured and multiplexed by the swarm's upgrader (Noise + Yamux by default).
+ *
+ * @example
+ * ```ts
+ * import { createSwarm } from '@tswarm/core'
+ * import { tcp } from '@tswarm/transport-tcp'
+ *
+ * const swarm = await createSwarm({ modules: [tcp()], listen: ['/ip4/0.0.0.0/tcp/4001'] })
+ * console.log(swarm.interfaceListenAddresses().map(String))
+ * ```
+ */
+import { tcp as libp2pTcp } from '@libp2p/tcp'
+import { ipPortToMultiaddr } from '@libp2p/utils'
+import { LOGGER, Libp2pTransportAdapter, TRANSPORT, instancePerContainerCachingFactory } from '@tswarm/core'
+import type { MultiaddrConnection } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+import type { DependencyContainer, SwarmModule, Transport } from '@tswarm/core'
+import type { Socket } from 'node:net'
+
+export interface TcpOptions {
+  /**
+   * Close a socket that has been silent this long (ms), before or after the upgrade. Yamux pings every 30 s, so an
+   * upgraded connection to a live peer is never silent that long. Default 120 000.
+   */
+  socketInactivityTimeout?: number
+  /** The listen backlog. Default: Node's (511). */
+  backlog?: number
+  /** Refuse inbound sockets beyond this many open at once per listener. Default: no limit. */
+  maxConnections?: number
+}
+
+export const TCP_MODULE_NAME = '@tswarm/transport-tcp'
+
+/** The TCP transport as a swarm module: `createSwarm({ modules: [tcp()] })`. */
+export function tcp (options: TcpOptions = {}): SwarmModule {
+  return {
+    name: TCP_MODULE_NAME,
+    register (container: DependencyContainer): void {
+      container.register(TRANSPORT, {
+        useFactory: instancePerContainerCachingFactory(c => createTcpTransport(options, c))
+      })
+    }
+  }
+}
+
+/** Builds the TCP transport for a container (for users who add transports with `swarm.addTransport`). */
+export function createTcpTransport (options: TcpOptions, container: DependencyContainer): Transport {
+  const transport = libp2pTcp({
+    inboundSocketInactivityTimeout: options.socketInactivityTimeout,
+    outboundSocketInactivityTimeout: options.socketInactivityTimeout,
+    backlog: options.backlog,
+    maxConnections: options.maxConnections
+  })({ logger: container.resolve(LOGGER) })
+  return new Libp2pTransportAdapter({
+    name: 'tcp',
+    protocols: ['tcp'],
+    transport,
+    localAddrOf
+  })
+}
+
+/** @libp2p/tcp keeps the socket on its connections without typing it; the local end is only known from there. */
+function localAddrOf (maConn: MultiaddrConnection): Multiaddr | undefined {
+  const socket = (maConn as MultiaddrConnection & { socket?: Socket }).socket
+  if (socket?.localAddress === undefined || socket.localPort === undefined) return undefined
+  return ipPortToMultiaddr(socket.localAddress, socket.localPort)
+}

@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict'
+import { afterEach, describe, it } from 'node:test'
+import { multiaddr } from '@multiformats/multiaddr'
+import { createSwarm } from '@tswarm/core'
+import { tcp } from '../src/index.js'
+import type { Swarm } from '@tswarm/core'
+
+describe('tcp()', () => {
+  const swarms: Swarm[] = []
+  afterEach(async () => { await Promise.all(swarms.splice(0).map(async s => { await s.close() })) })
+
+  it('handles tcp addresses and nothing else', async () => {
+    const s = await createSwarm({ modules: [tcp()] })
+    swarms.push(s)
+    assert.equal(s.transportForDialing('/ip4/127.0.0.1/tcp/4001')?.name, 'tcp')
+    assert.equal(s.transportForDialing('/ip6/::1/tcp/4001')?.name, 'tcp')
+    assert.equal(s.transportForDialing(`/ip4/127.0.0.1/tcp/4001/p2p/${s.localPeer.toString()}`)?.name, 'tcp')
+    assert.equal(s.transportForDialing('/ip4/127.0.0.1/udp/4001/quic-v1'), undefined)
+    assert.equal(s.transportForListening('/ip4/0.0.0.0/tcp/0')?.name, 'tcp')
+  })
+
+  it('records both ends of a connection', async () => {
+    const a = await createSwarm({ modules: [tcp()], listen: ['/ip4/127.0.0.1/tcp/0'] })
+    const b = await createSwarm({ modules: [tcp()] })
+    swarms.push(a, b)
+    b.peerstore.addAddrs(a.localPeer, a.listenAddresses(), Number.MAX_SAFE_INTEGER)
+    const conn = await b.dialPeer(a.localPeer)
+    assert.equal(conn.remoteMultiaddr.toString(), a.listenAddresses()[0].toString())
+    assert.match(conn.localMultiaddr?.toString() ?? '', /^\/ip4\/127\.0\.0\.1\/tcp\/\d+$/)
+    assert.deepEqual({ ...conn.stat(), opened: 0 }, { direction: 'outbound', opened: 0, numStreams: 0, transport: 'tcp', security: '/noise', muxer: '/yamux/1.0.0' })
+  })
+
+  it('listens on IPv6 loopback', async () => {
+    const s = await createSwarm({ modules: [tcp()], listen: ['/ip6/::1/tcp/0'] })
+    swarms.push(s)
+    assert.match(s.listenAddresses()[0].toString(), /^\/ip6\/::1\/tcp\/[1-9]\d*$/)
+  })
+
+  it('expands 0.0.0.0 to interface addresses', async () => {
+    const s = await createSwarm({ modules: [tcp()], listen: ['/ip4/0.0.0.0/tcp/0'] })
+    swarms.push(s)
+    const addrs = s.interfaceListenAddresses().map(String)
+    assert.ok(addrs.some(a => a.startsWith('/ip4/127.0.0.1/tcp/')), `no loopback address among ${addrs.join(', ')}`)
+    assert.ok(addrs.every(a => !a.startsWith('/ip4/0.0.0.0')))
+  })
+
+  it('listen fails with every address listed when none works', async () => {
+    const a = await createSwarm({ modules: [tcp()], listen: ['/ip4/127.0.0.1/tcp/0'] })
+    swarms.push(a)
+    const taken = a.listenAddresses()[0]
+    const b = await createSwarm({ modules: [tcp()] })
+    swarms.push(b)
+    await assert.rejects(b.listen(taken, multiaddr('/ip4/127.0.0.1/udp/1/quic-v1')), (err: Error) => {
+      assert.equal(err.name, 'ListenError')
+      assert.match(err.message, new RegExp(taken.toString()))
+      assert.match(err.message, /quic-v1/)
+      return true
+    })
+  })
+})

@@ -1,4 +1,5 @@
 import { defaultLogger } from '@libp2p/logger'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { Lifecycle, rootContainer } from './di.js'
 import { SystemClock } from './clock.js'
 import { resolveSwarmConfig } from './config.js'
@@ -56,6 +57,12 @@ export async function createSwarm (init: CreateSwarmOptions): Promise<Swarm> {
 export async function assembleSwarm (init: CreateSwarmOptions): Promise<AssembledSwarm> {
   const config = resolveSwarmConfig(init.options)
   const privateKey = init.privateKey ?? await generateIdentity('Ed25519')
+  try {
+    peerIdFromPrivateKey(privateKey)
+  } catch (err) {
+    throw new SwarmAssemblyError(`a ${privateKey.type} key cannot be a swarm identity: no peer ID can be derived from it ` +
+      `(${describe(err)}); use an Ed25519 (default), secp256k1 or RSA key`, { cause: err })
+  }
   const container = rootContainer.createChildContainer()
   registerDefaults(container)
   container.register(PRIVATE_KEY, { useValue: privateKey })

@@ -43,6 +43,15 @@ describe('createSwarm', () => {
     assert.equal(s.localPeer.toString(), peerIdOf(key).toString())
   })
 
+  it('refuses an identity no peer ID can be derived from, naming the key types that work', async () => {
+    const ecdsa = await generateIdentity('ECDSA')
+    await assert.rejects(createSwarm({ privateKey: ecdsa, modules: [memory()] }), (err: Error) => {
+      assert.equal(err.name, 'SwarmAssemblyError')
+      assert.match(err.message, /ECDSA key cannot be a swarm identity.*Ed25519/)
+      return true
+    })
+  })
+
   it('lets a module replace a core default (last registration wins)', async () => {
     const clock = new ManualClock()
     const swapClock: SwarmModule = { name: 'clock', register (c) { c.register(CLOCK, { useValue: clock }) } }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { connect as netConnect } from 'node:net'
 import { after, afterEach, describe, it } from 'node:test'
 import { multiaddr } from '@multiformats/multiaddr'
-import { AddrTTL, createSwarm, errorIs } from '@tswarm/core'
+import { AddrTTL, createSwarm, errorIs, generateIdentity } from '@tswarm/core'
 import { echoHandler, introduce, readAll, waitFor } from '@tswarm/core/testing'
 import { tcp } from '@tswarm/transport-tcp'
 import type { Conn, Stream, Swarm, SwarmOptions } from '@tswarm/core'
@@ -226,6 +226,22 @@ describe('swarm over TCP on 127.0.0.1', () => {
     await assert.rejects(a.dialPeer(a.localPeer), (err: unknown) => errorIs(err, 'DialToSelfError'))
     await assert.rejects(a.newStream(b.localPeer, { noDial: true }), (err: unknown) => errorIs(err, 'NoConnectionError'))
   })
+
+  for (const type of ['secp256k1', 'RSA'] as const) {
+    it(`connects with a ${type} identity on either side`, async () => {
+      const key = await generateIdentity(type)
+      const a = await createSwarm({ privateKey: key, modules: [tcp()], listen: LISTEN })
+      swarms.push(a)
+      const b = await make()
+      a.setStreamHandler(echoHandler(a, ECHO))
+      introduce(b, a)
+      const stream = await b.newStream(a.localPeer, { protocols: [ECHO] })
+      await stream.write(type)
+      await stream.closeWrite()
+      assert.equal(new TextDecoder().decode(await readAll(stream)), type)
+      assert.ok(stream.conn.remotePublicKey.equals(key.publicKey))
+    })
+  }
 
   it('all addresses failing gives a DialError with one error per address', async () => {
     const [a, b] = await Promise.all([make(), make()])

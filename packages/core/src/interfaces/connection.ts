@@ -63,7 +63,7 @@ export type Deadline = number | Date | null
  * - Write with `await stream.write(bytes)`: it resolves once the bytes are accepted, waiting while the remote is
  *   not reading.
  * - `closeWrite()` half-closes (the remote reads end of stream), `closeRead()` stops reading, `close()` does both
- *   and waits for the remote to finish, `reset()` aborts both directions at once.
+ *   and resolves once our side is done, `reset()` aborts both directions at once.
  * - Deadlines make pending and later reads or writes fail with a DeadlineExceededError once passed.
  * - `toDuplex()` gives a Node.js Duplex for `stream.pipeline`.
  */

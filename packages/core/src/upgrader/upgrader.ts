@@ -18,6 +18,8 @@ import type { ComponentLogger, Logger } from '@libp2p/logger'
 
 export const NOISE_PROTOCOL = '/noise'
 export const YAMUX_PROTOCOL = '/yamux/1.0.0'
+/** The largest Yamux receive window per stream: the read buffer size of a js-libp2p v3 stream. */
+const MAX_STREAM_WINDOW = 4 * 1024 * 1024
 
 /**
  * The default upgrader: multistream-select `/noise`, Noise XX, then Yamux (chosen inside the Noise handshake when
@@ -41,8 +43,10 @@ export class NoiseYamuxUpgrader implements Upgrader {
     this.#localPeer = peerIdFromPrivateKey(privateKey)
     this.#log = logger.forComponent('tswarm:upgrader')
     // Yamux's own keep-alive pings every 30 s, so idle connections stay open through NATs and a vanished peer is
-    // noticed; its inbound stream cap bounds what one peer can make us hold.
-    const yamuxFactory = yamux({ maxInboundStreams: 1024 })()
+    // noticed; its inbound stream cap bounds what one peer can make us hold. A paused stream stops granting window,
+    // but the remote may still send what it was already granted; capping the window at the inner stream's read
+    // buffer (4 MiB) means that can never overflow it and reset the stream.
+    const yamuxFactory = yamux({ maxInboundStreams: 1024, streamOptions: { maxStreamWindowSize: MAX_STREAM_WINDOW } })()
     this.#muxers = new Map([[yamuxFactory.protocol, yamuxFactory]])
     // Noise asks the upgrader for the muxers it may offer in its early negotiation extension; it needs nothing
     // else of the libp2p Upgrader interface.

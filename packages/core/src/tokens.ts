@@ -1,4 +1,5 @@
 import type { Clock } from './interfaces/clock.js'
+import type { DialRanker, DnsResolver } from './interfaces/dial.js'
 import type { ConnectionGater } from './interfaces/gater.js'
 import type { Peerstore } from './interfaces/peerstore.js'
 import type { Reporter } from './interfaces/reporter.js'
@@ -36,3 +37,7 @@ export const PEERSTORE = token<Peerstore>('Peerstore')
 export const CLOCK = token<Clock>('Clock')
 /** Single binding, core default: `@libp2p/logger`'s `defaultLogger()` (enable with `DEBUG=tswarm:*`). */
 export const LOGGER = token<ComponentLogger>('Logger')
+/** Single binding, core default: go-libp2p's smart-dialing ranker. */
+export const DIAL_RANKER = token<DialRanker>('DialRanker')
+/** Single binding, core default: DNS through `node:dns/promises`. */
+export const DNS_RESOLVER = token<DnsResolver>('DnsResolver')

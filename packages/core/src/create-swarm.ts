@@ -8,7 +8,9 @@ import { generateIdentity } from './identity.js'
 import { MemoryPeerstore } from './peerstore/memory-peerstore.js'
 import { NullReporter } from './reporter.js'
 import { Swarm } from './swarm/swarm.js'
-import { CLOCK, LOGGER, PEERSTORE, PRIVATE_KEY, REPORTER, SWARM_CONFIG, TRANSPORT, UPGRADER } from './tokens.js'
+import { CLOCK, DIAL_RANKER, DNS_RESOLVER, LOGGER, PEERSTORE, PRIVATE_KEY, REPORTER, SWARM_CONFIG, TRANSPORT, UPGRADER } from './tokens.js'
+import { NodeDnsResolver } from './dial/dns.js'
+import { DefaultDialRanker } from './dial/ranker.js'
 import { NoiseYamuxUpgrader } from './upgrader/upgrader.js'
 import type { SwarmOptions } from './config.js'
 import type { SwarmModule } from './interfaces/module.js'
@@ -102,4 +104,6 @@ function registerDefaults (c: DependencyContainer): void {
   c.register(PEERSTORE, { useClass: MemoryPeerstore }, singleton)
   c.register(REPORTER, { useClass: NullReporter }, singleton)
   c.register(UPGRADER, { useClass: NoiseYamuxUpgrader }, singleton)
+  c.register(DIAL_RANKER, { useValue: new DefaultDialRanker() })
+  c.register(DNS_RESOLVER, { useValue: new NodeDnsResolver() })
 }

@@ -1,3 +1,4 @@
+import type { DialPlan } from './dial/plan.js'
 import type { GateHook } from './interfaces/gater.js'
 import type { PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -168,6 +169,8 @@ export const MAX_DIAL_ERRORS = 16
 export class DialError extends SwarmError {
   readonly errors: AddrDialError[] = []
   skipped = 0
+  /** What the dial did with each address; `String(err.plan)` prints it as a table. */
+  plan?: DialPlan
 
   constructor (readonly peer: PeerId, override readonly cause: Error, addrErrors: readonly AddrDialError[] = []) {
     super('', { cause })
@@ -261,3 +264,25 @@ export class InvalidPeerIdError extends SwarmError {
     super(`invalid peer ID "${shown}": ${describe(cause)}; expected a base58btc multihash (12D3KooW…, Qm…, 16Uiu2…) or a CIDv1 (bafz…)`, { cause })
   }
 }
+
+/** The address failed recently and is backed off; it will be tried again once the backoff expires. */
+export class DialBackoffError extends SwarmError {
+  constructor (readonly until: number) {
+    super(`dial backoff: this address failed recently and is not retried until ${new Date(until).toISOString()}; ` +
+      'call swarm.backoff().clear(peer) to retry at once')
+  }
+}
+
+/**
+ * The address is in a class (UDP, IPv6) whose recent public dials nearly all failed, so the network probably drops it
+ * (go-libp2p's ErrDialRefusedBlackHole). A probe is still let through every so often.
+ */
+export class DialRefusedBlackHoleError extends SwarmError {
+  constructor (readonly kind: string) {
+    super(`dial refused because of a ${kind} black hole: recent ${kind} dials nearly all failed, so this network ` +
+      'probably cannot reach such addresses; a probe dial is still let through now and then')
+  }
+}
+
+/** A `/dns*` or `/dnsaddr` address could not be resolved. */
+export class DnsResolutionError extends SwarmError {}

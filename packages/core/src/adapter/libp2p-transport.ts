@@ -61,7 +61,7 @@ export class Libp2pTransportAdapter implements Transport {
   }
 
   async dial (addr: Multiaddr, options: TransportDialOptions): Promise<MuxedConnection> {
-    const shim = this.#upgraderShim(options.upgrader, 'outbound', options.remotePeer, undefined)
+    const shim = this.#upgraderShim(options.upgrader, 'outbound', options.remotePeer, undefined, options.onProgress)
     // The js-libp2p transport returns whatever its upgrader returned: our MuxedConnection.
     const conn: unknown = await this.#init.transport.dial(addr, { signal: options.signal, upgrader: shim })
     return conn as MuxedConnection
@@ -92,8 +92,10 @@ export class Libp2pTransportAdapter implements Transport {
   }
 
   #upgraderShim (upgrader: Upgrader, direction: Direction, expectedPeer: PeerId | undefined,
-    listen: TransportListenOptions | undefined): Libp2pUpgrader {
+    listen: TransportListenOptions | undefined, onProgress?: () => void): Libp2pUpgrader {
     const upgrade = async (maConn: MultiaddrConnection, opts: AnyUpgradeOptions): Promise<MuxedConnection> => {
+      // A js-libp2p transport calls its upgrader as soon as the raw connection is up.
+      onProgress?.()
       const localAddr = this.#init.localAddrOf?.(maConn)
       const base = { signal: opts.signal, transport: this.name, localAddr }
       if ('skipEncryption' in opts && opts.skipEncryption) {

@@ -46,6 +46,11 @@ export interface TransportDialOptions {
   upgrader: Upgrader
   /** The peer we expect on the other end; the upgrader refuses any other. */
   remotePeer?: PeerId
+  /**
+   * Called once when the raw connection is up and the handshakes begin (go's UpdateKindHandshakeProgressed), so
+   * the dialer can give a connected TCP socket time to finish instead of starting more dials. Optional to call.
+   */
+  onProgress?(): void
 }
 
 export interface TransportListenOptions {

@@ -1,5 +1,4 @@
 import { networkInterfaces } from 'node:os'
-import { isLinkLocal, isLoopback, isPrivate } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
 import { InvalidMultiaddrError } from '../errors.js'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -19,18 +18,6 @@ export function stripPeerId (addr: Multiaddr): Multiaddr {
   const parts = addr.getComponents()
   if (parts.length > 0 && parts[parts.length - 1].name === 'p2p') return multiaddr(parts.slice(0, -1))
   return addr
-}
-
-/** The peer ID in a trailing `/p2p/<peer>`, if any. */
-export function peerIdString (addr: Multiaddr): string | undefined {
-  const parts = addr.getComponents()
-  const last = parts[parts.length - 1]
-  return last?.name === 'p2p' ? last.value : undefined
-}
-
-/** Private, loopback and link-local addresses: dials to them get the shorter local timeout. */
-export function isLocalAddr (addr: Multiaddr): boolean {
-  return isLoopback(addr) || isPrivate(addr) || isLinkLocal(addr)
 }
 
 /** `0.0.0.0` or `::`: listenable, never dialable. */
@@ -56,4 +43,16 @@ export function expandUnspecified (addr: Multiaddr): Multiaddr[] {
     }
   }
   return out
+}
+
+/** A key that is equal for equal addresses (compared by bytes, as go-libp2p does), for maps and dedup. */
+export function addrKey (addr: Multiaddr): string {
+  const b = addr.bytes
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64')
+}
+
+/** An IPv6 link-local address (fe80::/10). */
+export function isIp6LinkLocal (addr: Multiaddr): boolean {
+  const first = addr.getComponents()[0]
+  return first?.name === 'ip6' && /^fe[89ab]/i.test(first.value ?? '')
 }

@@ -1,52 +1,54 @@
 import type { PeerId } from '@libp2p/interface'
 
-interface ActiveDial<T> {
-  promise: Promise<T>
+/** The per-peer worker a DialSync runs: every caller becomes one request to it. */
+export interface PeerDialWorker<T, O> {
+  request(options: O): Promise<T>
+}
+
+interface ActiveDial<T, O> {
+  worker: PeerDialWorker<T, O>
   controller: AbortController
   callers: number
 }
 
 /**
- * At most one dial per peer at a time (go-libp2p's dialSync). Concurrent callers join the dial in progress. The dial
- * runs on its own signal, not the first caller's, so one caller giving up does not fail the others; when every
- * caller has given up, the dial itself is aborted.
+ * At most one dial worker per peer at a time (go-libp2p's dialSync). Concurrent callers become requests to the same
+ * worker. The worker runs on its own signal, not a caller's, so one caller giving up does not fail the others;
+ * when the last caller leaves (with a connection or not) the worker's signal aborts and it stops.
  */
-export class DialSync<T> {
-  readonly #active = new Map<string, ActiveDial<T>>()
+export class DialSync<T, O> {
+  readonly #active = new Map<string, ActiveDial<T, O>>()
 
-  constructor (private readonly run: (peer: PeerId, signal: AbortSignal) => Promise<T>) {}
+  constructor (private readonly createWorker: (peer: PeerId, signal: AbortSignal) => PeerDialWorker<T, O>) {}
 
-  /** Number of peers being dialed now. */
+  /** Number of peers with a worker now. */
   get size (): number {
     return this.#active.size
   }
 
-  async dial (peer: PeerId, signal?: AbortSignal): Promise<T> {
+  async dial (peer: PeerId, options: O, signal?: AbortSignal): Promise<T> {
     signal?.throwIfAborted()
     const key = peer.toString()
     let active = this.#active.get(key)
     if (active === undefined) {
       const controller = new AbortController()
-      const created: ActiveDial<T> = { controller, callers: 0, promise: this.run(peer, controller.signal) }
-      active = created
-      this.#active.set(key, created)
-      // Forget the dial once it settles, whoever is still waiting on it; callers keep their own reference.
-      created.promise.then(() => { this.#forget(key, created) }, () => { this.#forget(key, created) })
+      active = { controller, callers: 0, worker: this.createWorker(peer, controller.signal) }
+      this.#active.set(key, active)
     }
     active.callers++
+    let outcome: unknown
     try {
-      return await raceAbort(active.promise, signal)
+      return await raceAbort(active.worker.request(options), signal)
+    } catch (err) {
+      outcome = err
+      throw err
     } finally {
       active.callers--
       if (active.callers === 0 && this.#active.get(key) === active) {
-        this.#forget(key, active)
-        active.controller.abort(new Error('every caller of this dial gave up'))
+        this.#active.delete(key)
+        active.controller.abort(outcome ?? new Error('the dial succeeded; remaining address dials are not needed'))
       }
     }
-  }
-
-  #forget (key: string, dial: ActiveDial<T>): void {
-    if (this.#active.get(key) === dial) this.#active.delete(key)
   }
 }
 

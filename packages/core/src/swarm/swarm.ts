@@ -1,21 +1,32 @@
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { inject, injectAll, injectable } from '../di.js'
 import { timeoutSignal } from '../clock.js'
+import { DialBackoff } from '../dial/backoff.js'
+import { BlackHoleDetector, BlackHoleSuccessCounter, isPublicAddr } from '../dial/black-hole.js'
+import { DialWorker } from '../dial/dial-worker.js'
+import { filterLowPriorityAddresses } from '../dial/filter.js'
+import { DialLimiter } from '../dial/limiter.js'
+import { DialPlan } from '../dial/plan.js'
+import { PUBLIC_TCP_DELAY, isPrivateAddr, isRelayAddr } from '../dial/ranker.js'
+import { resolveAddrs } from '../dial/resolve.js'
 import {
-  AddrDialError, AllDialsFailedError, DialError, DialTimeoutError, DialToSelfError, ListenError, NoAddressesError,
-  NoConnectionError, NoGoodAddressesError, NoTransportError, SwarmClosedError, errorIs, toError
+  AddrDialError, DialError, DialRefusedBlackHoleError, DialTimeoutError, DialToSelfError, ListenError, NoAddressesError,
+  NoConnectionError, NoGoodAddressesError, NoTransportError, SwarmClosedError, SwarmError, errorIs, toError
 } from '../errors.js'
 import { checkGates } from '../gating.js'
 import { AddrTTL } from '../interfaces/peerstore.js'
-import { CLOCK, CONNECTION_GATER, LOGGER, PEERSTORE, PRIVATE_KEY, REPORTER, SWARM_CONFIG, TRANSPORT, UPGRADER } from '../tokens.js'
-import { expandUnspecified, isLocalAddr, isUnspecified, parseMultiaddr, peerIdString, stripPeerId } from './addrs.js'
+import { CLOCK, CONNECTION_GATER, DIAL_RANKER, DNS_RESOLVER, LOGGER, PEERSTORE, PRIVATE_KEY, REPORTER, SWARM_CONFIG, TRANSPORT, UPGRADER } from '../tokens.js'
+import { addrKey, expandUnspecified, isIp6LinkLocal, isUnspecified, parseMultiaddr, stripPeerId } from './addrs.js'
 import { SwarmConn, innerOf } from './conn.js'
 import { DialSync, raceAbort } from './dial-sync.js'
 import { negotiate } from './negotiate.js'
 import { Notifier } from './notifier.js'
 import { TransportRegistry } from './transports.js'
 import type { SwarmStream } from './stream.js'
-import type { SwarmConfig } from '../config.js'
+import type { DialRequestOptions } from '../dial/dial-worker.js'
+import type { PlanEntry } from '../dial/plan.js'
+import type { BlackHoleCounterOptions, SwarmConfig } from '../config.js'
+import type { DialRanker, DnsResolver } from '../interfaces/dial.js'
 import type { Clock } from '../interfaces/clock.js'
 import type { Conn, Connectedness, NewStreamOptions, Stream, StreamHandler } from '../interfaces/connection.js'
 import type { ConnectionGater } from '../interfaces/gater.js'
@@ -28,7 +39,10 @@ import type { AbortOptions, PeerId, PrivateKey } from '@libp2p/interface'
 import type { ComponentLogger, Logger } from '@libp2p/logger'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
-export interface DialPeerOptions extends AbortOptions {}
+export interface DialPeerOptions extends AbortOptions {
+  /** Skip backoff and relayed addresses (go's WithForceDirectDial). */
+  forceDirect?: boolean
+}
 
 export interface SwarmNewStreamOptions extends NewStreamOptions {
   /** Fail with a NoConnectionError instead of dialing when there is no connection. */
@@ -47,7 +61,11 @@ export class Swarm {
   readonly #listeners = new Set<Listener>()
   readonly #conns = new Map<string, Set<SwarmConn>>()
   readonly #notifier: Notifier
-  readonly #dialSync: DialSync<SwarmConn>
+  readonly #dialSync: DialSync<SwarmConn, DialRequestOptions>
+  readonly #backoff: DialBackoff
+  readonly #limiter: DialLimiter
+  readonly #blackHoles: BlackHoleDetector
+  #planListener?: (peer: PeerId, plan: DialPlan) => void
   #streamHandler?: StreamHandler
   #nextConnId = 1
   #closed = false
@@ -62,18 +80,26 @@ export class Swarm {
     @inject(REPORTER) private readonly reporter: Reporter,
     @inject(CLOCK) private readonly clock: Clock,
     @inject(SWARM_CONFIG) readonly config: SwarmConfig,
-    @inject(LOGGER) logger: ComponentLogger
+    @inject(LOGGER) logger: ComponentLogger,
+    @inject(DIAL_RANKER) private readonly ranker: DialRanker,
+    @inject(DNS_RESOLVER) private readonly dnsResolver: DnsResolver
   ) {
     this.localPeer = peerIdFromPrivateKey(privateKey)
     this.#log = logger.forComponent('tswarm:swarm')
     this.#notifier = new Notifier(this.#log)
-    this.#dialSync = new DialSync((peer, signal) => this.#dialWorker(peer, signal))
+    this.#dialSync = new DialSync((peer, signal) => this.#newWorker(peer, signal))
+    this.#backoff = new DialBackoff(clock, { base: config.backoffBase, coef: config.backoffCoef, max: config.backoffMax })
+    this.#limiter = new DialLimiter({ fdLimit: config.fdDialLimit, perPeerLimit: config.perPeerDialLimit })
+    const counter = (name: string, opts: BlackHoleCounterOptions | null): BlackHoleSuccessCounter | null =>
+      opts === null ? null : new BlackHoleSuccessCounter({ name, n: opts.n, minSuccesses: opts.minSuccesses })
+    this.#blackHoles = new BlackHoleDetector({ udp: counter('UDP', config.udpBlackHole), ipv6: counter('IPv6', config.ipv6BlackHole) })
     for (const t of transports) this.#transports.add(t)
   }
 
   /** Starts the transports. `createSwarm` calls this; call it yourself only for a swarm resolved by hand. */
   async start (): Promise<void> {
     for (const t of this.#transports.all()) await t.start?.()
+    this.#backoff.start()
   }
 
   // ---- transports ----
@@ -157,121 +183,159 @@ export class Swarm {
 
   /**
    * Returns a connection to `peer`, dialing its peerstore addresses when there is none. Concurrent calls for one peer
-   * share one dial. Fails with a DialError whose cause says why (DialToSelfError, NoAddressesError,
-   * NoGoodAddressesError, AllDialsFailedError, GaterDisallowedError, DialTimeoutError) and whose `errors` hold each
-   * address's failure.
+   * share one dial worker. Fails with a DialError whose cause says why (DialToSelfError, NoAddressesError,
+   * NoGoodAddressesError, AllDialsFailedError, GaterDisallowedError, DialTimeoutError), whose `errors` hold each
+   * address's failure, and whose `plan` shows what was done with every address.
    */
   async dialPeer (peer: PeerId, options: DialPeerOptions = {}): Promise<Conn> {
     this.#assertOpen('dialPeer')
     if (peer.equals(this.localPeer)) throw new DialError(peer, new DialToSelfError())
+    const existing = this.#bestConn(peer)
+    if (existing !== undefined) return existing
     try {
       await checkGates(this.gaters, 'interceptPeerDial', `dial to ${peer.toString()}`, g => g.interceptPeerDial?.(peer))
     } catch (err) {
       throw new DialError(peer, toError(err))
     }
-    const existing = this.#bestConn(peer)
-    if (existing !== undefined) return existing
-    const overall = options.signal === undefined
-      ? timeoutSignal(this.clock, this.config.dialPeerTimeout, undefined,
-        () => new DialTimeoutError(`dial to ${peer.toString()} did not finish within ${this.config.dialPeerTimeout} ms`))
-      : undefined
+    // go bounds every DialPeer by its dial-peer timeout, whatever the caller's own deadline.
+    const overall = timeoutSignal(this.clock, this.config.dialPeerTimeout, options.signal,
+      () => new DialTimeoutError(`dial to ${peer.toString()} did not finish within ${this.config.dialPeerTimeout} ms`))
     try {
-      return await this.#dialSync.dial(peer, overall?.signal ?? options.signal)
+      return await this.#dialSync.dial(peer, { forceDirect: options.forceDirect }, overall.signal)
     } catch (err) {
+      if (this.#closed) throw new SwarmClosedError('dialPeer')
       if (errorIs(err, 'DialError')) throw err
-      // The caller's signal (or the overall timeout) fired while the dial was still going.
+      // The caller's signal or the overall timeout fired while the dial was still going.
       throw new DialError(peer, toError(err))
     } finally {
-      overall?.clear()
+      overall.clear()
     }
   }
 
-  async #dialWorker (peer: PeerId, signal: AbortSignal): Promise<SwarmConn> {
+  /** The dial backoff: which addresses failed recently and are not dialed again until their backoff expires. */
+  backoff (): DialBackoff {
+    return this.#backoff
+  }
+
+  /** Receives the plan of every successful dial, for debugging; failed dials carry theirs in the DialError. */
+  onDialPlan (listener: ((peer: PeerId, plan: DialPlan) => void) | undefined): void {
+    this.#planListener = listener
+  }
+
+  /** Whether the swarm would try `addr` for `peer` now (go's CanDial): a transport, not filtered, not backed off. */
+  async canDial (peer: PeerId, addr: Multiaddr | string): Promise<boolean> {
+    const a = parseMultiaddr(addr)
+    const { addrs } = await this.#filterAddrs(peer, [a], false)
+    return addrs.length === 1 && !this.#backoff.backoff(peer, a)
+  }
+
+  #newWorker (peer: PeerId, signal: AbortSignal): DialWorker<SwarmConn> {
+    return new DialWorker<SwarmConn>(peer, {
+      clock: this.clock,
+      ranker: this.ranker,
+      backoff: this.#backoff,
+      publicTcpDelay: PUBLIC_TCP_DELAY,
+      bestConn: () => this.#bestConn(peer),
+      addrsForDial: async (sig, forceDirect) => this.#addrsForDial(peer, sig, forceDirect),
+      dialAddr: async (addr, sig, onProgress) => this.#limiter.run(peer, addr, sig, async jobSignal => this.#dialAddr(peer, addr, jobSignal, onProgress)),
+      addConn: async muxed => this.#addConn(muxed),
+      isPublicTcp: addr => isPublicAddr(addr) && addr.getComponents().some(c => c.name === 'tcp'),
+      onPlan: (p, plan) => { this.#planListener?.(p, plan) }
+    }, signal)
+  }
+
+  /**
+   * The peer's addresses worth dialing (go's addrsForDial): resolved, deduplicated, filtered. Filtered addresses
+   * come back as per-address errors and plan entries; throws a DialError when no address is left.
+   */
+  async #addrsForDial (peer: PeerId, signal: AbortSignal, forceDirect: boolean): Promise<{ addrs: Multiaddr[], errors: AddrDialError[], filtered: PlanEntry[] }> {
     const known = this.peerstore.addrs(peer)
     if (known.length === 0) throw new DialError(peer, new NoAddressesError(peer))
-    const { dialable, rejected } = await this.#filterAddrs(peer, known)
-    if (dialable.length === 0) throw new DialError(peer, new NoGoodAddressesError(), rejected)
-
-    // Every address is dialed at once and the first connection wins; the others are aborted.
-    const winner = new AbortController()
-    const onAbort = (): void => { winner.abort(signal.reason) }
-    signal.addEventListener('abort', onAbort, { once: true })
-    const failures: AddrDialError[] = [...rejected]
-    try {
-      return await Promise.any(dialable.map(async addr => {
-        try {
-          return await this.#dialAddr(peer, addr, winner.signal)
-        } catch (err) {
-          failures.push(new AddrDialError(addr, err))
-          throw err
-        }
-      }))
-    } catch {
-      // A connection may have arrived another way (an inbound dial from the same peer) while ours failed.
-      const late = this.#bestConn(peer)
-      if (late !== undefined) return late
-      const cause = signal.aborted ? toError(signal.reason) : new AllDialsFailedError()
-      throw new DialError(peer, cause, failures)
-    } finally {
-      signal.removeEventListener('abort', onAbort)
-      winner.abort(new Error('another address connected first'))
+    const { resolved, errors: dnsErrors } = await resolveAddrs(peer, known, {
+      resolver: this.dnsResolver,
+      maxRecursion: this.config.maxDnsRecursion,
+      maxAddrs: this.config.maxResolvedAddrs,
+      signal
+    })
+    const unique = new Map<string, Multiaddr>()
+    for (const a of resolved) unique.set(addrKey(stripPeerId(a)), stripPeerId(a))
+    const { addrs, errors, filtered } = await this.#filterAddrs(peer, [...unique.values()], forceDirect)
+    for (const e of dnsErrors) {
+      const err = new AddrDialError(e.addr, e.error)
+      errors.push(err)
+      filtered.push({ addr: e.addr, outcome: 'filtered', error: e.error })
     }
+    if (addrs.length === 0) {
+      const err = new DialError(peer, new NoGoodAddressesError(), errors)
+      err.plan = new DialPlan(filtered)
+      throw err
+    }
+    // Resolved addresses are remembered briefly, as go does, so a redial soon after needs no new lookup.
+    this.peerstore.addAddrs(peer, addrs, AddrTTL.TEMP)
+    return { addrs, errors, filtered }
   }
 
-  async #dialAddr (peer: PeerId, addr: Multiaddr, signal: AbortSignal): Promise<SwarmConn> {
+  /** go's filterKnownUndialables, in its order; every address dropped says why. */
+  async #filterAddrs (peer: PeerId, input: readonly Multiaddr[], forceDirect: boolean): Promise<{ addrs: Multiaddr[], errors: AddrDialError[], filtered: PlanEntry[] }> {
+    const errors: AddrDialError[] = []
+    const filtered: PlanEntry[] = []
+    const drop = (addr: Multiaddr, cause: Error, outcome: PlanEntry['outcome'] = 'filtered'): void => {
+      errors.push(new AddrDialError(addr, cause))
+      filtered.push({ addr, outcome, error: cause })
+    }
+    let addrs = input.filter(a => {
+      if (this.#transports.forDialing(a) !== undefined) return true
+      const isDraft29 = a.getComponents().some(c => c.name === 'quic')
+      drop(a, new NoTransportError(a.toString(), isDraft29
+        ? 'QUIC draft-29 (/quic) is not supported; the peer must offer /quic-v1'
+        : 'register a transport module that handles it (e.g. tcp() from @tswarm/transport-tcp)'))
+      return false
+    })
+    const lowPriority = filterLowPriorityAddresses(addrs)
+    for (const d of lowPriority.dropped) drop(d.addr, new SwarmError(d.reason))
+    const holes = this.#blackHoles.filterAddrs(lowPriority.kept)
+    for (const a of holes.blackHoled) drop(a, new DialRefusedBlackHoleError(a.getComponents().some(c => c.name === 'udp') ? 'UDP' : 'IPv6'), 'black-hole')
+    const own = new Set(this.interfaceListenAddresses().map(addrKey))
+    addrs = []
+    for (const a of holes.allowed) {
+      if (isUnspecified(a)) drop(a, new SwarmError('unspecified IP addresses (0.0.0.0, ::) cannot be dialed'))
+      else if (own.has(addrKey(a))) drop(a, new DialToSelfError())
+      else if (isIp6LinkLocal(a)) drop(a, new SwarmError('IPv6 link-local addresses cannot be dialed without a zone'))
+      else if (forceDirect && isRelayAddr(a)) drop(a, new SwarmError('relayed address skipped by a force-direct dial'))
+      else addrs.push(a)
+    }
+    const allowed: Multiaddr[] = []
+    for (const a of addrs) {
+      try {
+        await checkGates(this.gaters, 'interceptAddrDial', `dial to ${a.toString()}`, g => g.interceptAddrDial?.(peer, a))
+        allowed.push(a)
+      } catch (err) {
+        drop(a, toError(err))
+      }
+    }
+    return { addrs: allowed, errors, filtered }
+  }
+
+  /** Dials one address with its timeout (go's dialAddr), recording the result for black-hole detection. */
+  async #dialAddr (peer: PeerId, addr: Multiaddr, signal: AbortSignal, onProgress: () => void): Promise<MuxedConnection> {
     const transport = this.#transports.forDialing(addr)
     if (transport === undefined) throw new NoTransportError(addr.toString())
-    const ms = isLocalAddr(addr) ? this.config.dialTimeoutLocal : this.config.dialTimeout
+    const ms = isPrivateAddr(addr) ? Math.min(this.config.dialTimeoutLocal, this.config.dialTimeout) : this.config.dialTimeout
     const timeout = timeoutSignal(this.clock, ms, signal, () => new DialTimeoutError(`dial to ${addr.toString()} timed out after ${ms} ms`))
-    let muxed: MuxedConnection
+    const dialing = transport.dial(addr, { signal: timeout.signal, upgrader: this.upgrader, remotePeer: peer, onProgress })
     try {
-      muxed = await raceAbort(transport.dial(addr, { signal: timeout.signal, upgrader: this.upgrader, remotePeer: peer }), timeout.signal)
+      const muxed = await raceAbort(dialing, timeout.signal)
+      this.#blackHoles.recordResult(addr, true)
+      return muxed
     } catch (err) {
+      // go counts cancelled dials as failures too: a black hole shows up as dials that never finish.
+      this.#blackHoles.recordResult(addr, false)
+      // A transport that ignored the abort may still produce a connection: nobody will take it.
+      dialing.then(m => { m.abort(new Error('dial abandoned')) }, () => {})
       throw timeout.signal.aborted ? toError(timeout.signal.reason) : err
     } finally {
       timeout.clear()
     }
-    if (signal.aborted) {
-      // Another address won (or the caller left) while this one was finishing its handshake.
-      muxed.abort(toError(signal.reason))
-      throw toError(signal.reason)
-    }
-    return this.#addConn(muxed)
-  }
-
-  /**
-   * Splits a peer's addresses into those worth dialing and those refused up front, each refusal as an
-   * AddrDialError so the DialError can say why an address was not tried.
-   */
-  async #filterAddrs (peer: PeerId, addrs: readonly Multiaddr[]): Promise<{ dialable: Multiaddr[], rejected: AddrDialError[] }> {
-    const own = new Set(this.interfaceListenAddresses().map(a => a.toString()))
-    const seen = new Set<string>()
-    const dialable: Multiaddr[] = []
-    const rejected: AddrDialError[] = []
-    for (const raw of addrs) {
-      const addr = stripPeerId(raw)
-      const key = addr.toString()
-      if (seen.has(key)) continue
-      seen.add(key)
-      const owner = peerIdString(raw)
-      if (owner !== undefined && owner !== peer.toString()) {
-        rejected.push(new AddrDialError(addr, new Error(`address belongs to peer ${owner}`)))
-      } else if (this.#transports.forDialing(addr) === undefined) {
-        rejected.push(new AddrDialError(addr, new NoTransportError(key)))
-      } else if (isUnspecified(addr)) {
-        rejected.push(new AddrDialError(addr, new Error('unspecified IP addresses cannot be dialed')))
-      } else if (own.has(key)) {
-        rejected.push(new AddrDialError(addr, new DialToSelfError()))
-      } else {
-        try {
-          await checkGates(this.gaters, 'interceptAddrDial', `dial to ${key}`, g => g.interceptAddrDial?.(peer, addr))
-          dialable.push(addr)
-        } catch (err) {
-          rejected.push(new AddrDialError(addr, err))
-        }
-      }
-    }
-    return { dialable, rejected }
   }
 
   // ---- connections ----
@@ -306,6 +370,8 @@ export class Swarm {
       this.#conns.set(key, set)
     }
     set.add(conn)
+    // A connection proves the peer reachable: its failed addresses may be tried again (go's addConn does this).
+    this.#backoff.clear(muxed.remotePeer)
     try {
       this.peerstore.addPubKey(muxed.remotePeer, muxed.remotePublicKey)
     } catch (err) {
@@ -460,6 +526,7 @@ export class Swarm {
     await Promise.allSettled([...this.#listeners].map(async l => { await l.close() }))
     await Promise.allSettled(this.conns().map(async c => { await c.close() }))
     await Promise.allSettled(this.#transports.all().map(async t => { await t.close?.() }))
+    this.#backoff.stop()
     await this.#notifier.flush()
     await this.peerstore.close?.()
   }

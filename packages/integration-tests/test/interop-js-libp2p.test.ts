@@ -2,10 +2,12 @@ import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
 import { after, before, describe, it } from 'node:test'
 import { noise } from '@chainsafe/libp2p-noise'
+import { quic as stockQuic } from '@chainsafe/libp2p-quic'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { tcp as stockTcp } from '@libp2p/tcp'
 import { AddrTTL, createSwarm } from '@tswarm/core'
 import { readAll, waitFor } from '@tswarm/core/testing'
+import { quic } from '@tswarm/transport-quic'
 import { tcp } from '@tswarm/transport-tcp'
 import { createLibp2p } from 'libp2p'
 import type { Stream as Libp2pStream } from '@libp2p/interface'
@@ -30,19 +32,33 @@ async function stockReadAll (stream: Libp2pStream): Promise<Uint8Array> {
   return Buffer.concat(parts)
 }
 
-describe('interop with a stock js-libp2p 3.x node (tcp + noise + yamux)', () => {
+interface Variant {
+  name: string
+  stockListen: string
+  listen: string
+  security: string
+  muxer: string
+  transport: string
+}
+
+const variants: Variant[] = [
+  { name: 'tcp + noise + yamux', stockListen: '/ip4/127.0.0.1/tcp/0', listen: '/ip4/127.0.0.1/tcp/0', security: '/noise', muxer: '/yamux/1.0.0', transport: 'tcp' },
+  { name: 'quic-v1', stockListen: '/ip4/127.0.0.1/udp/0/quic-v1', listen: '/ip4/127.0.0.1/udp/0/quic-v1', security: 'tls', muxer: 'quic', transport: 'quic-v1' }
+]
+
+for (const v of variants) describe(`interop with a stock js-libp2p 3.x node over ${v.name}`, () => {
   let stock: Libp2p
   let swarm: Swarm
 
   before(async () => {
     stock = await createLibp2p({
-      addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-      transports: [stockTcp()],
+      addresses: { listen: [v.stockListen] },
+      transports: [stockTcp(), stockQuic()],
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()]
     })
     await stock.handle(ECHO, stockEcho)
-    swarm = await createSwarm({ modules: [tcp()], listen: ['/ip4/127.0.0.1/tcp/0'] })
+    swarm = await createSwarm({ modules: [tcp(), quic()], listen: [v.listen] })
     swarm.setStreamHandler(async stream => {
       await swarm.negotiateInbound(stream, [ECHO])
       for await (const chunk of stream) await stream.write(chunk)
@@ -67,8 +83,9 @@ describe('interop with a stock js-libp2p 3.x node (tcp + noise + yamux)', () => 
     assert.equal(sha(echoed), sha(PAYLOAD))
     const conn = stream.conn
     assert.equal(conn.remotePeer.toString(), stock.peerId.toString())
-    assert.equal(conn.stat().security, '/noise')
-    assert.equal(conn.stat().muxer, '/yamux/1.0.0')
+    assert.equal(conn.stat().security, v.security)
+    assert.equal(conn.stat().muxer, v.muxer)
+    assert.equal(conn.stat().transport, v.transport)
     assert.ok(stock.getConnections(swarm.localPeer).length > 0, 'the stock node does not list the connection')
     await conn.close()
     // The stock node keeps a just-closed connection listed for a moment; the next test must dial afresh.
@@ -88,6 +105,7 @@ describe('interop with a stock js-libp2p 3.x node (tcp + noise + yamux)', () => 
     assert.equal(swarm.connectedness(stock.peerId), 'connected')
     const [conn] = swarm.connsToPeer(stock.peerId)
     assert.equal(conn.stat().direction, 'inbound')
+    assert.equal(conn.stat().transport, v.transport)
     assert.equal(conn.remotePublicKey.equals(stock.peerId.publicKey), true)
   })
 })

@@ -1,4 +1,5 @@
 import { Resolver, lookup } from 'node:dns/promises'
+import { raceAbort } from '../abort.js'
 import { DnsResolutionError, describe } from '../errors.js'
 import type { DnsResolver } from '../interfaces/dial.js'
 
@@ -81,24 +82,5 @@ export class NodeDnsResolver implements DnsResolver {
       if (typeof code === 'string' && (NO_RECORDS.has(code) || code === 'EAI_FAIL' || code === 'EAI_AGAIN')) return []
       throw new DnsResolutionError(`hosts lookup of "${hostname}" failed: ${describe(err)}`, { cause: err })
     }
-  }
-}
-
-/**
- * `promise`, or a rejection with the signal's reason as soon as it aborts, so an abort is prompt even when what is
- * awaited cannot be cancelled. Internal to the dial code.
- */
-export async function raceAbort<T> (promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (signal === undefined) return promise
-  signal.throwIfAborted()
-  let onAbort = (): void => {}
-  const aborted = new Promise<never>((_resolve, reject) => {
-    onAbort = () => { reject(signal.reason) }
-    signal.addEventListener('abort', onAbort, { once: true })
-  })
-  try {
-    return await Promise.race([promise, aborted])
-  } finally {
-    signal.removeEventListener('abort', onAbort)
   }
 }

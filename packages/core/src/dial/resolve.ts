@@ -2,7 +2,7 @@ import { isIPv4, isIPv6 } from 'node:net'
 import { CODE_DNS, CODE_DNS4, CODE_DNS6, CODE_DNSADDR, CODE_IP4, CODE_IP6, CODE_P2P, multiaddr } from '@multiformats/multiaddr'
 import { DnsResolutionError, InvalidOptionError, describe } from '../errors.js'
 import { stripPeerId } from '../swarm/addrs.js'
-import { raceAbort } from './dns.js'
+import { raceAbort } from '../abort.js'
 import type { DnsResolver } from '../interfaces/dial.js'
 import type { PeerId } from '@libp2p/interface'
 import type { Component, Multiaddr } from '@multiformats/multiaddr'
@@ -39,7 +39,10 @@ export interface ResolveAddrsOptions {
 export interface ResolveAddrError {
   /** The address whose lookup failed: one given to `resolveAddrs`, or one found in a `/dnsaddr` TXT record. */
   addr: Multiaddr
-  /** A {@link DnsResolutionError}; its `cause` is the resolver's error, if there was one. */
+  /**
+   * A {@link DnsResolutionError}; its `cause` is the resolver's error, if there was one. Its message does not repeat
+   * `addr`, so show the two together.
+   */
   error: Error
 }
 
@@ -132,7 +135,7 @@ class Walk {
         return { addrs: await step(addr, errors), errors }
       } catch (err) {
         this.signal?.throwIfAborted()
-        errors.push(entry(addr, `lookup failed: ${describe(err)}`, err))
+        errors.push(lookupFailed(addr, err))
         return { addrs: [], errors }
       }
     }))
@@ -181,7 +184,7 @@ class Walk {
         out.push(...await this.expandDnsaddr(nested[i], depthLeft - 1, budget, errors))
       } catch (err) {
         this.signal?.throwIfAborted()
-        errors.push(entry(nested[i], `lookup failed: ${describe(err)}`, err))
+        errors.push(lookupFailed(nested[i], err))
       }
     }
     // Nothing usable (none at all, or only other peers'): say so, unless the malformed records above already did.
@@ -310,9 +313,17 @@ function equalBytes (a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((byte, i) => byte === b[i])
 }
 
-/** An error entry for `addr`; the message starts with the address, as the swarm shows it among other addresses'. */
+/**
+ * An error entry for `addr`. The message leaves the address out: whoever reports the entry shows `addr` beside it
+ * (the swarm wraps it in an AddrDialError, whose message starts with the address).
+ */
 function entry (addr: Multiaddr, detail: string, cause?: unknown): ResolveAddrError {
-  return { addr, error: new DnsResolutionError(`${addr.toString()}: ${detail}`, cause === undefined ? undefined : { cause }) }
+  return { addr, error: new DnsResolutionError(detail, cause === undefined ? undefined : { cause }) }
+}
+
+/** The entry for a lookup that threw; a resolver's own DnsResolutionError already says what failed. */
+function lookupFailed (addr: Multiaddr, err: unknown): ResolveAddrError {
+  return entry(addr, err instanceof DnsResolutionError ? err.message : `lookup failed: ${describe(err)}`, err)
 }
 
 /** A TXT record for a message: it comes from the network, so keep it short. */

@@ -67,7 +67,10 @@ export interface Listener {
   getAddrs(): Multiaddr[]
   /** Called once when the listener has closed, whether by `close()` or by an error. */
   onClose(handler: (err?: Error) => void): void
-  /** Stops accepting. Connections already accepted stay open: the swarm closes those itself. */
+  /**
+   * Stops accepting. Whether connections it accepted stay open depends on the transport: TCP's do (the swarm closes
+   * them itself); QUIC's share the listener's UDP socket and close with it.
+   */
   close(): Promise<void>
 }
 

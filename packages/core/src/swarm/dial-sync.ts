@@ -1,3 +1,4 @@
+import { raceAbort } from '../abort.js'
 import type { PeerId } from '@libp2p/interface'
 
 /** The per-peer worker a DialSync runs: every caller becomes one request to it. */
@@ -49,21 +50,5 @@ export class DialSync<T, O> {
         active.controller.abort(outcome ?? new Error('the dial succeeded; remaining address dials are not needed'))
       }
     }
-  }
-}
-
-/** Settles like `promise`, or rejects with the signal's reason as soon as it aborts. */
-export async function raceAbort<T> (promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (signal === undefined) return promise
-  signal.throwIfAborted()
-  let onAbort: (() => void) | undefined
-  const aborted = new Promise<never>((_resolve, reject) => {
-    onAbort = () => { reject(signal.reason) }
-    signal.addEventListener('abort', onAbort, { once: true })
-  })
-  try {
-    return await Promise.race([promise, aborted])
-  } finally {
-    if (onAbort !== undefined) signal.removeEventListener('abort', onAbort)
   }
 }

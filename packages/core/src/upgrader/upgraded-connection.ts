@@ -1,3 +1,4 @@
+import { stripPeerId } from '../swarm/addrs.js'
 import type { Direction } from '../interfaces/gater.js'
 import type { MuxedConnection, MuxedStream } from '../interfaces/transport.js'
 import type { AbortOptions, MultiaddrConnection, PeerId, PublicKey, StreamMuxer } from '@libp2p/interface'
@@ -45,7 +46,8 @@ export class UpgradedConnection implements MuxedConnection {
     this.remotePeer = init.remotePeer
     this.remotePublicKey = init.remotePublicKey
     this.localAddr = init.localAddr
-    this.remoteAddr = init.maConn.remoteAddr
+    // Some transports (QUIC) put the remote's /p2p/<id> on the address; the swarm keeps peers and addresses apart.
+    this.remoteAddr = stripPeerId(init.maConn.remoteAddr)
     this.transport = init.transport
     this.security = init.security
     this.muxer = init.muxerProtocol

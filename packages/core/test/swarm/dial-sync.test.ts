@@ -91,7 +91,7 @@ describe('DialSync (go dial_sync_test)', async () => {
     assert.deepEqual(await Promise.all([p1, p2]), ['peer', 'other'])
   })
 
-  it('survives 100 × 100 interleaved joins and cancels', async () => {
+  it('survives 100 × 1000 interleaved joins and cancels', async () => {
     const sync = new DialSync<number, undefined>((_peer, signal) => ({
       request: async () => new Promise<number>((resolve, reject) => {
         setImmediate(() => { if (signal.aborted) reject(signal.reason); else resolve(1) })
@@ -100,7 +100,7 @@ describe('DialSync (go dial_sync_test)', async () => {
     let ok = 0
     let cancelled = 0
     await Promise.all(Array.from({ length: 100 }, async (_, worker) => {
-      for (let i = 0; i < 100; i++) {
+      for (let i = 0; i < 1000; i++) {
         const c = new AbortController()
         const p = sync.dial(peer, undefined, c.signal)
         if ((worker + i) % 7 === 0) c.abort(new Error('cancel'))
@@ -110,7 +110,7 @@ describe('DialSync (go dial_sync_test)', async () => {
         } catch { cancelled++ }
       }
     }))
-    assert.equal(ok + cancelled, 10_000)
+    assert.equal(ok + cancelled, 100_000)
     assert.ok(ok > 0)
     assert.equal(sync.size, 0)
   })

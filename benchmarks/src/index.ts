@@ -1,0 +1,75 @@
+/**
+ * Runs every benchmark in this folder, one after the other (so they do not compete for the CPU), and prints their
+ * results. `npm run bench -- --runs N` sets how many timed runs each benchmark makes.
+ */
+import { cpus, platform, release, totalmem } from 'node:os'
+import { parseArgs } from 'node:util'
+import { dialDeadLive } from './dial-dead-live.js'
+
+interface BenchmarkOptions {
+  runs: number
+}
+
+interface Benchmark {
+  name: string
+  /** One line saying what it measures, printed above its results. */
+  description: string
+  run(options: BenchmarkOptions): Promise<void>
+}
+
+// Add new benchmarks here.
+const benchmarks: Benchmark[] = [
+  {
+    name: 'dial-dead-live',
+    description: 'time to connect to a peer that advertises one dead address and one live one, tswarm vs js-libp2p',
+    run: dialDeadLive
+  }
+]
+
+const DEFAULT_RUNS = 5
+/** More than this would take hours with a stock node that spends ~6 s per run: almost surely a typo. */
+const MAX_RUNS = 100
+
+function parseOptions (): BenchmarkOptions {
+  const { values } = parseArgs({ options: { runs: { type: 'string' } }, strict: true })
+  const runs = values.runs === undefined ? DEFAULT_RUNS : Number(values.runs)
+  if (!Number.isInteger(runs) || runs < 1 || runs > MAX_RUNS) {
+    throw new Error(`--runs takes a whole number from 1 to ${MAX_RUNS}, not ${values.runs ?? ''}`)
+  }
+  return { runs }
+}
+
+/** One line so that results pasted elsewhere say what machine they came from. */
+function machine (): string {
+  const cpu = cpus()
+  const gib = (totalmem() / 2 ** 30).toFixed(1)
+  return `${cpu[0]?.model.trim() ?? 'unknown CPU'} × ${cpu.length}, ${gib} GiB, Node ${process.version}, ${platform()} ${release()}`
+}
+
+async function main (): Promise<void> {
+  const options = parseOptions()
+  console.log(`machine: ${machine()}`)
+  console.log(`runs:    ${options.runs} per dialer`)
+  for (const b of benchmarks) {
+    console.log()
+    console.log(`== ${b.name}: ${b.description}`)
+    console.log()
+    const start = performance.now()
+    try {
+      await b.run(options)
+    } catch (err) {
+      // One broken benchmark should not hide the others' results; the exit code still says something failed.
+      console.error(`${b.name} failed:`, err)
+      process.exitCode = 1
+    }
+    console.log(`(${b.name} took ${((performance.now() - start) / 1000).toFixed(1)} s)`)
+  }
+}
+
+try {
+  await main()
+} catch (err) {
+  // Only a bad command line gets here (benchmark failures are caught above): the message says enough.
+  console.error(err instanceof Error ? err.message : err)
+  process.exitCode = 1
+}

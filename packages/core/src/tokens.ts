@@ -1,5 +1,7 @@
 import type { Clock } from './interfaces/clock.js'
 import type { DialRanker, DnsResolver } from './interfaces/dial.js'
+import type { MetricsTracer } from './interfaces/metrics.js'
+import type { SwarmService } from './interfaces/network.js'
 import type { ConnectionGater } from './interfaces/gater.js'
 import type { Peerstore } from './interfaces/peerstore.js'
 import type { Reporter } from './interfaces/reporter.js'
@@ -41,3 +43,7 @@ export const LOGGER = token<ComponentLogger>('Logger')
 export const DIAL_RANKER = token<DialRanker>('DialRanker')
 /** Single binding, core default: DNS through `node:dns/promises`. */
 export const DNS_RESOLVER = token<DnsResolver>('DnsResolver')
+/** Multi-binding, optional: services started with the swarm and stopped when it closes. */
+export const SWARM_SERVICE = token<SwarmService>('SwarmService')
+/** Multi-binding, optional: receivers of dial events for metrics. */
+export const METRICS_TRACER = token<MetricsTracer>('MetricsTracer')

@@ -32,6 +32,10 @@ export interface DialWorkerDeps<C> {
   isPublicTcp(addr: Multiaddr): boolean
   /** Called with the plan of every request that got a connection, for debugging. */
   onPlan?(peer: PeerId, plan: DialPlan): void
+  /** Called once when the worker stops: whether it connected, how many addresses it dialed, how long it ran (ms). */
+  onDone?(connected: boolean, dials: number, durationMs: number): void
+  /** Called with the rank wait of the address that connected first (ms). */
+  onRankingDelay?(delayMs: number): void
 }
 
 export interface DialRequestOptions {
@@ -76,6 +80,7 @@ export class DialWorker<C> {
   readonly #pending = new Set<PendingRequest<C>>()
   readonly #startTime: number
   #inFlight = 0
+  #dials = 0
   #connected = false
   #timer: TimerHandle | undefined
   /** Bumped on every (re)arming, so a superseded microtask firing does nothing. */
@@ -187,6 +192,7 @@ export class DialWorker<C> {
       }
       tracked.entry.outcome = 'dialing'
       this.#inFlight++
+      this.#dials++
       const onProgress = (): void => {
         if (tracked.conn === undefined && tracked.err === undefined && this.deps.isPublicTcp(addr)) {
           tracked.upgradeDeadline = this.deps.clock.now() + this.deps.publicTcpDelay
@@ -214,6 +220,7 @@ export class DialWorker<C> {
       tracked.conn = conn
       tracked.entry.outcome = 'connected'
       tracked.entry.endedAt = this.deps.clock.now() - this.#startTime
+      if (!this.#connected) this.deps.onRankingDelay?.(tracked.entry.startedAt ?? 0)
       this.#connected = true
       for (const request of [...this.#pending]) {
         if (!request.addrs.has(tracked.key)) continue
@@ -266,6 +273,7 @@ export class DialWorker<C> {
     if (this.#stopped) return
     this.#stopped = true
     this.#disarm()
+    this.deps.onDone?.(this.#connected, this.#dials, this.deps.clock.now() - this.#startTime)
     for (const t of this.#tracked.values()) {
       if (t.entry.outcome === 'scheduled' || t.entry.outcome === 'dialing') t.entry.outcome = 'cancelled'
     }

@@ -16,6 +16,8 @@ export interface ConnStats {
   transport: string
   security: string
   muxer: string
+  /** How long the security and muxer handshakes took (ms), where the transport could tell. */
+  handshakeDuration?: number
 }
 
 export interface StreamStats {

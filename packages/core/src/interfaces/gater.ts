@@ -35,6 +35,12 @@ export interface ConnectionGater {
   interceptAccept?(addrs: ConnectionAddrs): GateResult
   interceptSecured?(direction: Direction, peer: PeerId, addrs: ConnectionAddrs): GateResult
   interceptUpgraded?(conn: Conn): GateResult
+  /**
+   * Called once for every inbound connection that reached the accept gate, when its handshakes ended: `upgraded`
+   * true when it became a secured, multiplexed connection, false when it was refused or failed. Gaters that count
+   * pending inbound connections release them here. Called on every gater, whether or not this one was asked.
+   */
+  inboundSettled?(addrs: ConnectionAddrs, upgraded: boolean): void
 }
 
 /** The gate points, as named in refusal errors. */

@@ -24,6 +24,8 @@ export interface MuxedConnection {
   /** The stream multiplexer, e.g. `/yamux/1.0.0`. */
   readonly muxer: string
   readonly status: 'open' | 'closing' | 'closed'
+  /** How long the handshakes took (ms), from the raw connection being up to this connection being ready. */
+  readonly handshakeDuration?: number
   /** Opens a new outbound stream. */
   openStream(options?: AbortOptions): Promise<MuxedStream>
   /**

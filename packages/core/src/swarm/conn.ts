@@ -62,7 +62,8 @@ export class SwarmConn implements Conn {
       numStreams: this.#streams.size,
       transport: this.muxed.transport,
       security: this.muxed.security,
-      muxer: this.muxed.muxer
+      muxer: this.muxed.muxer,
+      handshakeDuration: this.muxed.handshakeDuration
     }
   }
 

@@ -11,11 +11,11 @@ import { PUBLIC_TCP_DELAY, isPrivateAddr, isRelayAddr } from '../dial/ranker.js'
 import { resolveAddrs } from '../dial/resolve.js'
 import {
   AddrDialError, DialError, DialRefusedBlackHoleError, DialTimeoutError, DialToSelfError, ListenError, NoAddressesError,
-  NoConnectionError, NoGoodAddressesError, NoTransportError, SwarmClosedError, SwarmError, errorIs, toError
+  NoConnectionError, NoGoodAddressesError, NoTransportError, SwarmAssemblyError, SwarmClosedError, SwarmError, describe, errorIs, toError
 } from '../errors.js'
 import { checkGates } from '../gating.js'
 import { AddrTTL } from '../interfaces/peerstore.js'
-import { CLOCK, CONNECTION_GATER, DIAL_RANKER, DNS_RESOLVER, LOGGER, PEERSTORE, PRIVATE_KEY, REPORTER, SWARM_CONFIG, TRANSPORT, UPGRADER } from '../tokens.js'
+import { CLOCK, CONNECTION_GATER, DIAL_RANKER, DNS_RESOLVER, LOGGER, METRICS_TRACER, PEERSTORE, PRIVATE_KEY, REPORTER, SWARM_CONFIG, SWARM_SERVICE, TRANSPORT, UPGRADER } from '../tokens.js'
 import { addrKey, expandUnspecified, isIp6LinkLocal, isUnspecified, parseMultiaddr, stripPeerId } from './addrs.js'
 import { SwarmConn, innerOf } from './conn.js'
 import { raceAbort } from '../abort.js'
@@ -28,6 +28,8 @@ import type { DialRequestOptions } from '../dial/dial-worker.js'
 import type { PlanEntry } from '../dial/plan.js'
 import type { BlackHoleCounterOptions, SwarmConfig } from '../config.js'
 import type { DialRanker, DnsResolver } from '../interfaces/dial.js'
+import type { MetricsTracer } from '../interfaces/metrics.js'
+import type { BlackHoleCounterStats, Network, SwarmService } from '../interfaces/network.js'
 import type { Clock } from '../interfaces/clock.js'
 import type { Conn, Connectedness, NewStreamOptions, Stream, StreamHandler } from '../interfaces/connection.js'
 import type { ConnectionGater } from '../interfaces/gater.js'
@@ -55,7 +57,7 @@ export interface SwarmNewStreamOptions extends NewStreamOptions {
  * Build one with `createSwarm`; every collaborator comes from the container.
  */
 @injectable()
-export class Swarm {
+export class Swarm implements Network {
   readonly localPeer: PeerId
   readonly #log: Logger
   readonly #transports = new TransportRegistry()
@@ -83,7 +85,9 @@ export class Swarm {
     @inject(SWARM_CONFIG) readonly config: SwarmConfig,
     @inject(LOGGER) logger: ComponentLogger,
     @inject(DIAL_RANKER) private readonly ranker: DialRanker,
-    @inject(DNS_RESOLVER) private readonly dnsResolver: DnsResolver
+    @inject(DNS_RESOLVER) private readonly dnsResolver: DnsResolver,
+    @injectAll(SWARM_SERVICE, { isOptional: true }) private readonly services: SwarmService[],
+    @injectAll(METRICS_TRACER, { isOptional: true }) private readonly tracers: MetricsTracer[]
   ) {
     this.localPeer = peerIdFromPrivateKey(privateKey)
     this.#log = logger.forComponent('tswarm:swarm')
@@ -101,6 +105,13 @@ export class Swarm {
   async start (): Promise<void> {
     for (const t of this.#transports.all()) await t.start?.()
     this.#backoff.start()
+    for (const service of this.services) {
+      try {
+        await service.start?.(this)
+      } catch (err) {
+        throw new SwarmAssemblyError(`service "${service.name ?? service.constructor.name}" failed to start: ${describe(err)}`, { cause: err })
+      }
+    }
   }
 
   // ---- transports ----
@@ -241,7 +252,9 @@ export class Swarm {
       dialAddr: async (addr, sig, onProgress) => this.#limiter.run(peer, addr, sig, async jobSignal => this.#dialAddr(peer, addr, jobSignal, onProgress)),
       addConn: async muxed => this.#addConn(muxed),
       isPublicTcp: addr => isPublicAddr(addr) && addr.getComponents().some(c => c.name === 'tcp'),
-      onPlan: (p, plan) => { this.#planListener?.(p, plan) }
+      onPlan: (p, plan) => { this.#planListener?.(p, plan) },
+      onDone: (connected, dials, ms) => { this.#trace(t => t.dialCompleted?.(peer, connected, dials, ms)) },
+      onRankingDelay: ms => { this.#trace(t => t.dialRankingDelay?.(ms)) }
     }, signal)
   }
 
@@ -331,11 +344,24 @@ export class Swarm {
     } catch (err) {
       // go counts cancelled dials as failures too: a black hole shows up as dials that never finish.
       this.#blackHoles.recordResult(addr, false)
+      const failure = timeout.signal.aborted ? toError(timeout.signal.reason) : toError(err)
+      this.#trace(t => t.failedDialing?.(addr, transport.name, failure))
       // A transport that ignored the abort may still produce a connection: nobody will take it.
       dialing.then(m => { m.abort(new Error('dial abandoned')) }, () => {})
-      throw timeout.signal.aborted ? toError(timeout.signal.reason) : err
+      throw failure
     } finally {
       timeout.clear()
+    }
+  }
+
+  /** Calls every metrics tracer; a tracer that throws is logged, never allowed to break a dial. */
+  #trace (call: (t: MetricsTracer) => void): void {
+    for (const t of this.tracers) {
+      try {
+        call(t)
+      } catch (err) {
+        this.#log.error('metrics tracer threw: %e', err)
+      }
     }
   }
 
@@ -426,6 +452,16 @@ export class Swarm {
       const first = s.values().next().value
       return first === undefined ? [] : [first.remotePeer]
     })
+  }
+
+  /** Every open stream on every connection. */
+  streams (): Stream[] {
+    return this.conns().flatMap(c => c.getStreams())
+  }
+
+  /** The black-hole counters' state, one entry per enabled class. */
+  blackHoleStats (): BlackHoleCounterStats[] {
+    return [this.#blackHoles.udp, this.#blackHoles.ipv6].flatMap(c => c == null ? [] : [c.stats()])
   }
 
   /** Closes every connection to the peer. */
@@ -526,6 +562,7 @@ export class Swarm {
     this.#closed = true
     await Promise.allSettled([...this.#listeners].map(async l => { await l.close() }))
     await Promise.allSettled(this.conns().map(async c => { await c.close() }))
+    await Promise.allSettled(this.services.map(async s => { await s.stop?.() }))
     await Promise.allSettled(this.#transports.all().map(async t => { await t.close?.() }))
     this.#backoff.stop()
     await this.#notifier.flush()

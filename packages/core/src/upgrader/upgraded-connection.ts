@@ -18,6 +18,8 @@ export interface UpgradedConnectionInit {
   transport: string
   security: string
   muxerProtocol: string
+  /** From the raw connection being up to now (ms). */
+  handshakeDuration?: number
 }
 
 /** A raw connection with its security and muxer applied: what upgraders hand to the swarm. */
@@ -31,6 +33,7 @@ export class UpgradedConnection implements MuxedConnection {
   readonly transport: string
   readonly security: string
   readonly muxer: string
+  readonly handshakeDuration?: number
   readonly #maConn: MultiaddrConnection
   readonly #muxer: StreamMuxer
   #status: 'open' | 'closing' | 'closed' = 'open'
@@ -51,6 +54,7 @@ export class UpgradedConnection implements MuxedConnection {
     this.transport = init.transport
     this.security = init.security
     this.muxer = init.muxerProtocol
+    this.handshakeDuration = init.handshakeDuration
     this.#maConn = init.maConn
     this.#muxer = init.muxer
 

@@ -60,26 +60,31 @@ export class NoiseYamuxUpgrader implements Upgrader {
 
   async upgradeInbound (maConn: MultiaddrConnection, options: UpgradeOptions): Promise<MuxedConnection> {
     const addrs = { localAddr: options.localAddr, remoteAddr: maConn.remoteAddr }
-    try {
-      // Before any handshake work: a refused peer costs us nothing but the accept.
-      await checkGates(this.gaters, 'interceptAccept', `inbound connection from ${addrs.remoteAddr.toString()}`,
-        g => g.interceptAccept?.(addrs))
-    } catch (err) {
-      maConn.abort(toError(err))
-      throw err
-    }
+    let upgraded = false
     // The TCP listener gives no timeout of its own: without this a silent peer would hold the socket forever.
     const timeout = timeoutSignal(this.clock, this.config.inboundUpgradeTimeout, options.signal,
       () => new TimeoutError(`inbound upgrade did not finish within ${this.config.inboundUpgradeTimeout} ms`))
     try {
-      return await this.#upgrade(maConn, 'inbound', options, undefined, timeout.signal)
+      try {
+        // Before any handshake work: a refused peer costs us nothing but the accept.
+        await checkGates(this.gaters, 'interceptAccept', `inbound connection from ${addrs.remoteAddr.toString()}`,
+          g => g.interceptAccept?.(addrs))
+      } catch (err) {
+        maConn.abort(toError(err))
+        throw err
+      }
+      const conn = await this.#upgrade(maConn, 'inbound', options, undefined, timeout.signal)
+      upgraded = true
+      return conn
     } finally {
       timeout.clear()
+      this.#settled(addrs, upgraded)
     }
   }
 
   async adoptSecured (maConn: MultiaddrConnection, options: AdoptOptions): Promise<MuxedConnection> {
     const addrs = { localAddr: options.localAddr, remoteAddr: maConn.remoteAddr }
+    let upgraded = false
     try {
       if (options.direction === 'inbound') {
         await checkGates(this.gaters, 'interceptAccept', `inbound connection from ${addrs.remoteAddr.toString()}`,
@@ -88,10 +93,25 @@ export class NoiseYamuxUpgrader implements Upgrader {
       this.#checkExpectedPeer(options.expectedPeer, options.remotePeer)
       await this.#gateSecured(options.direction, options.remotePeer, addrs)
       const muxer = options.muxerFactory.createStreamMuxer(maConn)
-      return this.#connection(maConn, muxer, options, options.direction, options.remotePeer, options.security, options.muxerFactory.protocol)
+      const conn = this.#connection(maConn, muxer, options, options.direction, options.remotePeer, options.security, options.muxerFactory.protocol)
+      upgraded = true
+      return conn
     } catch (err) {
       maConn.abort(toError(err))
       throw err
+    } finally {
+      if (options.direction === 'inbound') this.#settled(addrs, upgraded)
+    }
+  }
+
+  /** Tells every gater an inbound connection left the pending state, so counters of pending connections stay right. */
+  #settled (addrs: ConnectionAddrs, upgraded: boolean): void {
+    for (const g of this.gaters) {
+      try {
+        g.inboundSettled?.(addrs, upgraded)
+      } catch (err) {
+        this.#log.error('gater %s threw in inboundSettled: %e', g.name ?? 'anonymous', err)
+      }
     }
   }
 
@@ -152,6 +172,7 @@ export class NoiseYamuxUpgrader implements Upgrader {
     if (remotePublicKey === undefined) throw new Error(`no public key for ${remotePeer.toString()} after the handshake`)
     return new UpgradedConnection({
       maConn,
+      handshakeDuration: Math.max(0, Date.now() - maConn.timeline.open),
       muxer,
       direction,
       localPeer: this.#localPeer,

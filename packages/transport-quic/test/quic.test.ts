@@ -34,8 +34,8 @@ describe('quic()', () => {
     b.setStreamHandler(echoHandler(b, ECHO))
     introduce(a, b)
     const stream = await a.newStream(b.localPeer, { protocols: [ECHO] })
-    assert.deepEqual({ ...stream.conn.stat(), opened: 0, numStreams: 0 },
-      { direction: 'outbound', opened: 0, numStreams: 0, transport: 'quic-v1', security: 'tls', muxer: 'quic' })
+    assert.deepEqual({ ...stream.conn.stat(), opened: 0, numStreams: 0, handshakeDuration: 0 },
+      { direction: 'outbound', opened: 0, numStreams: 0, handshakeDuration: 0, transport: 'quic-v1', security: 'tls', muxer: 'quic' })
     await stream.write('over quic')
     await stream.closeWrite()
     assert.equal(new TextDecoder().decode(await readAll(stream)), 'over quic')

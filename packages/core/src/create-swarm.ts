@@ -8,7 +8,8 @@ import { generateIdentity } from './identity.js'
 import { MemoryPeerstore } from './peerstore/memory-peerstore.js'
 import { NullReporter } from './reporter.js'
 import { Swarm } from './swarm/swarm.js'
-import { CLOCK, DIAL_RANKER, DNS_RESOLVER, LOGGER, PEERSTORE, PRIVATE_KEY, REPORTER, SWARM_CONFIG, TRANSPORT, UPGRADER } from './tokens.js'
+import { CLOCK, DIAL_RANKER, DNS_RESOLVER, LOGGER, PEERSTORE, PRIVATE_KEY, REPORTER, RESOURCE_MANAGER, SWARM_CONFIG, TRANSPORT, UPGRADER } from './tokens.js'
+import { LimitResourceManager } from './resources/limit-resource-manager.js'
 import { NodeDnsResolver } from './dial/dns.js'
 import { DefaultDialRanker } from './dial/ranker.js'
 import { NoiseYamuxUpgrader } from './upgrader/upgrader.js'
@@ -106,4 +107,5 @@ function registerDefaults (c: DependencyContainer): void {
   c.register(UPGRADER, { useClass: NoiseYamuxUpgrader }, singleton)
   c.register(DIAL_RANKER, { useValue: new DefaultDialRanker() })
   c.register(DNS_RESOLVER, { useValue: new NodeDnsResolver() })
+  c.register(RESOURCE_MANAGER, { useValue: new LimitResourceManager() })
 }

@@ -286,3 +286,11 @@ export class DialRefusedBlackHoleError extends SwarmError {
 
 /** A `/dns*` or `/dnsaddr` address could not be resolved. */
 export class DnsResolutionError extends SwarmError {}
+
+/** A resource limit refused a new connection or stream; nothing already established was touched. */
+export class ResourceLimitError extends SwarmError {
+  constructor (readonly scope: string, readonly limit: number) {
+    super(`resource limit exceeded: ${scope} is at its limit of ${limit}; raise it in the resource limits or close ` +
+      'connections or streams you no longer need')
+  }
+}

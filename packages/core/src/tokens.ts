@@ -2,6 +2,7 @@ import type { Clock } from './interfaces/clock.js'
 import type { DialRanker, DnsResolver } from './interfaces/dial.js'
 import type { MetricsTracer } from './interfaces/metrics.js'
 import type { SwarmService } from './interfaces/network.js'
+import type { ResourceManager } from './interfaces/resources.js'
 import type { ConnectionGater } from './interfaces/gater.js'
 import type { Peerstore } from './interfaces/peerstore.js'
 import type { Reporter } from './interfaces/reporter.js'
@@ -47,3 +48,5 @@ export const DNS_RESOLVER = token<DnsResolver>('DnsResolver')
 export const SWARM_SERVICE = token<SwarmService>('SwarmService')
 /** Multi-binding, optional: receivers of dial events for metrics. */
 export const METRICS_TRACER = token<MetricsTracer>('MetricsTracer')
+/** Single binding, core default: `LimitResourceManager` with generous defaults (see `resourceLimits()`). */
+export const RESOURCE_MANAGER = token<ResourceManager>('ResourceManager')

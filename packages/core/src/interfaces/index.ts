@@ -11,3 +11,4 @@ export type { AdoptOptions, MultiaddrConnection, OutboundUpgradeOptions, Upgrade
 export type { AddrDelay, DialRanker, DnsResolver } from './dial.js'
 export type { MetricsTracer } from './metrics.js'
 export type { BlackHoleCounterStats, Network, SwarmService } from './network.js'
+export type { ConnectionScope, ResourceManager, ResourceScope, ResourceStats, StreamScope } from './resources.js'

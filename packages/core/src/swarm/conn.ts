@@ -7,6 +7,7 @@ import type { Clock } from '../interfaces/clock.js'
 import type { Conn, ConnStats, ConnStatus, NewStreamOptions, Stream } from '../interfaces/connection.js'
 import type { Direction } from '../interfaces/gater.js'
 import type { Reporter } from '../interfaces/reporter.js'
+import type { ResourceManager, StreamScope } from '../interfaces/resources.js'
 import type { MuxedConnection, MuxedStream } from '../interfaces/transport.js'
 import type { PeerId, PublicKey } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -32,6 +33,7 @@ export interface ConnContext {
   readonly clock: Clock
   readonly reporter: Reporter
   readonly config: SwarmConfig
+  readonly resources: ResourceManager
   /** Hands an inbound stream to the swarm's stream handler. */
   onInboundStream(stream: SwarmStream): void
 }
@@ -74,14 +76,29 @@ export class SwarmConn implements Conn {
   /** Starts taking inbound streams; the swarm calls it once the connection has joined. */
   acceptStreams (): void {
     this.muxed.onStream(inner => {
-      this.ctx.onInboundStream(this.#wrap(inner, 'inbound'))
+      let scope: StreamScope
+      try {
+        scope = this.ctx.resources.openStream(this.remotePeer, 'inbound')
+      } catch (err) {
+        // Over a stream limit: refuse this stream only; the connection and its other streams go on.
+        inner.abort(toError(err))
+        return
+      }
+      this.ctx.onInboundStream(this.#wrap(inner, 'inbound', scope))
     })
   }
 
   async newStream (options: NewStreamOptions = {}): Promise<Stream> {
     if (this.status !== 'open') throw new ConnectionClosedError(`connection ${this.id} to ${this.remotePeer.toString()} is ${this.status}: open a new one`)
-    const inner = await this.muxed.openStream({ signal: options.signal })
-    const stream = this.#wrap(inner, 'outbound')
+    const scope = this.ctx.resources.openStream(this.remotePeer, 'outbound')
+    let inner: MuxedStream
+    try {
+      inner = await this.muxed.openStream({ signal: options.signal })
+    } catch (err) {
+      scope.done()
+      throw err
+    }
+    const stream = this.#wrap(inner, 'outbound', scope)
     if (options.protocols !== undefined) {
       try {
         const protocol = await negotiate(inner, 'select', options.protocols, this.ctx.clock,
@@ -111,9 +128,10 @@ export class SwarmConn implements Conn {
     if (this.muxed.status !== 'closed') this.muxed.abort(new ConnectionClosedError('connection closed'))
   }
 
-  #wrap (inner: MuxedStream, direction: Direction): SwarmStream {
+  #wrap (inner: MuxedStream, direction: Direction, scope: StreamScope): SwarmStream {
     const stream = new SwarmStream({
       inner,
+      scope,
       conn: this,
       id: `${this.remotePeer.toString().slice(0, 10)}-${this.id}-${this.#nextStream++}`,
       direction,

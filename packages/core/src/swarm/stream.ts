@@ -4,6 +4,7 @@ import type { Clock, TimerHandle } from '../interfaces/clock.js'
 import type { Conn, Deadline, Stream, StreamStats, StreamStatus } from '../interfaces/connection.js'
 import type { Direction } from '../interfaces/gater.js'
 import type { Reporter } from '../interfaces/reporter.js'
+import type { StreamScope } from '../interfaces/resources.js'
 import type { MuxedStream } from '../interfaces/transport.js'
 import type { AbortOptions, PeerId, StreamCloseEvent, StreamMessageEvent } from '@libp2p/interface'
 
@@ -34,6 +35,8 @@ export interface SwarmStreamInit {
    * the stream. Runs inside the inner stream's event dispatch: it MUST NOT throw.
    */
   onEnd: (stream: SwarmStream) => void
+  /** The stream's resource reservation: charged its protocol by `setProtocol`, released when the stream ends. */
+  scope?: StreamScope
   /**
    * How many received bytes may wait in the stream for the reader before the remote is told to stop sending. The
    * remote may still send what its current window allows; that waits inside `inner` without being read.
@@ -148,6 +151,7 @@ export class SwarmStream implements Stream {
   readonly #onEnd: (stream: SwarmStream) => void
   readonly #highWater: number
   readonly #opened: number
+  readonly #scope: StreamScope | undefined
   #protocol: string
 
   // Received chunks not yet read; `#head` advances instead of shifting so taking a chunk is O(1).
@@ -187,6 +191,7 @@ export class SwarmStream implements Stream {
     this.#onEnd = init.onEnd
     this.#highWater = highWater
     this.#protocol = init.protocol ?? ''
+    this.#scope = init.scope
     this.#opened = init.clock.now()
 
     const inner = init.inner
@@ -224,6 +229,13 @@ export class SwarmStream implements Stream {
    * inner stream: the stream starts reading it (and so applying backpressure) even before the first `read()`.
    */
   setProtocol (protocol: string): void {
+    try {
+      this.#scope?.setProtocol(protocol)
+    } catch (err) {
+      // Over the protocol's stream limit: the stream cannot go on under this protocol.
+      this.reset(toError(err))
+      throw err
+    }
     this.#protocol = protocol
     this.#startReading()
   }
@@ -457,6 +469,7 @@ export class SwarmStream implements Stream {
   #end (error: Error | undefined, local: boolean | undefined): void {
     if (this.#ended) return
     this.#ended = true
+    this.#scope?.done()
     if (error !== undefined && this.#resetBy === undefined) {
       this.#resetBy = local === true ? 'local' : 'remote'
       this.#resetCause = error

@@ -15,7 +15,7 @@ import {
 } from '../errors.js'
 import { checkGates } from '../gating.js'
 import { AddrTTL } from '../interfaces/peerstore.js'
-import { CLOCK, CONNECTION_GATER, DIAL_RANKER, DNS_RESOLVER, LOGGER, METRICS_TRACER, PEERSTORE, PRIVATE_KEY, REPORTER, SWARM_CONFIG, SWARM_SERVICE, TRANSPORT, UPGRADER } from '../tokens.js'
+import { CLOCK, CONNECTION_GATER, DIAL_RANKER, DNS_RESOLVER, LOGGER, METRICS_TRACER, PEERSTORE, PRIVATE_KEY, REPORTER, RESOURCE_MANAGER, SWARM_CONFIG, SWARM_SERVICE, TRANSPORT, UPGRADER } from '../tokens.js'
 import { addrKey, expandUnspecified, isIp6LinkLocal, isUnspecified, parseMultiaddr, stripPeerId } from './addrs.js'
 import { SwarmConn, innerOf } from './conn.js'
 import { raceAbort } from '../abort.js'
@@ -36,6 +36,7 @@ import type { ConnectionGater } from '../interfaces/gater.js'
 import type { Notifiee } from '../interfaces/notifiee.js'
 import type { Peerstore } from '../interfaces/peerstore.js'
 import type { Reporter } from '../interfaces/reporter.js'
+import type { ResourceManager } from '../interfaces/resources.js'
 import type { Listener, MuxedConnection, Transport } from '../interfaces/transport.js'
 import type { Upgrader } from '../interfaces/upgrader.js'
 import type { AbortOptions, PeerId, PrivateKey } from '@libp2p/interface'
@@ -87,7 +88,8 @@ export class Swarm implements Network {
     @inject(DIAL_RANKER) private readonly ranker: DialRanker,
     @inject(DNS_RESOLVER) private readonly dnsResolver: DnsResolver,
     @injectAll(SWARM_SERVICE, { isOptional: true }) private readonly services: SwarmService[],
-    @injectAll(METRICS_TRACER, { isOptional: true }) private readonly tracers: MetricsTracer[]
+    @injectAll(METRICS_TRACER, { isOptional: true }) private readonly tracers: MetricsTracer[],
+    @inject(RESOURCE_MANAGER) readonly resources: ResourceManager
   ) {
     this.localPeer = peerIdFromPrivateKey(privateKey)
     this.#log = logger.forComponent('tswarm:swarm')
@@ -334,14 +336,17 @@ export class Swarm implements Network {
   async #dialAddr (peer: PeerId, addr: Multiaddr, signal: AbortSignal, onProgress: () => void): Promise<MuxedConnection> {
     const transport = this.#transports.forDialing(addr)
     if (transport === undefined) throw new NoTransportError(addr.toString())
+    // Charged before dialing, so a swarm at its limit spends no socket on a connection it could not keep.
+    const scope = this.resources.openConnection('outbound', addr)
     const ms = isPrivateAddr(addr) ? Math.min(this.config.dialTimeoutLocal, this.config.dialTimeout) : this.config.dialTimeout
     const timeout = timeoutSignal(this.clock, ms, signal, () => new DialTimeoutError(`dial to ${addr.toString()} timed out after ${ms} ms`))
     const dialing = transport.dial(addr, { signal: timeout.signal, upgrader: this.upgrader, remotePeer: peer, onProgress })
+    let muxed: MuxedConnection
     try {
-      const muxed = await raceAbort(dialing, timeout.signal)
+      muxed = await raceAbort(dialing, timeout.signal)
       this.#blackHoles.recordResult(addr, true)
-      return muxed
     } catch (err) {
+      scope.done()
       // go counts cancelled dials as failures too: a black hole shows up as dials that never finish.
       this.#blackHoles.recordResult(addr, false)
       const failure = timeout.signal.aborted ? toError(timeout.signal.reason) : toError(err)
@@ -352,6 +357,14 @@ export class Swarm implements Network {
     } finally {
       timeout.clear()
     }
+    try {
+      scope.setPeer(peer)
+    } catch (err) {
+      muxed.abort(toError(err))
+      throw err
+    }
+    muxed.onClose(() => { scope.done() })
+    return muxed
   }
 
   /** Calls every metrics tracer; a tracer that throws is logged, never allowed to break a dial. */
@@ -377,6 +390,7 @@ export class Swarm implements Network {
       clock: this.clock,
       reporter: this.reporter,
       config: this.config,
+      resources: this.resources,
       onInboundStream: stream => { this.#handleInboundStream(stream) }
     })
     try {

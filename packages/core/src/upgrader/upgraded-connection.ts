@@ -1,6 +1,7 @@
 import { stripPeerId } from '../swarm/addrs.js'
 import type { Direction } from '../interfaces/gater.js'
 import type { MuxedConnection, MuxedStream } from '../interfaces/transport.js'
+import type { ResourceScope } from '../interfaces/resources.js'
 import type { AbortOptions, MultiaddrConnection, PeerId, PublicKey, StreamMuxer } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
@@ -20,6 +21,8 @@ export interface UpgradedConnectionInit {
   muxerProtocol: string
   /** From the raw connection being up to now (ms). */
   handshakeDuration?: number
+  /** The connection's resource reservation, released when it closes. */
+  scope?: ResourceScope
 }
 
 /** A raw connection with its security and muxer applied: what upgraders hand to the swarm. */
@@ -42,6 +45,7 @@ export class UpgradedConnection implements MuxedConnection {
   readonly #closeHandlers: Array<(err?: Error) => void> = []
   #closeError?: Error
   readonly #closed = Promise.withResolvers<void>()
+  readonly #scope: ResourceScope | undefined
 
   constructor (init: UpgradedConnectionInit) {
     this.direction = init.direction
@@ -55,6 +59,7 @@ export class UpgradedConnection implements MuxedConnection {
     this.security = init.security
     this.muxer = init.muxerProtocol
     this.handshakeDuration = init.handshakeDuration
+    this.#scope = init.scope
     this.#maConn = init.maConn
     this.#muxer = init.muxer
 
@@ -124,6 +129,7 @@ export class UpgradedConnection implements MuxedConnection {
     this.#status = 'closed'
     this.#closeError = err
     this.#closed.resolve()
+    this.#scope?.done()
     for (const s of this.#pending) s.abort(err ?? new Error('connection closed'))
     this.#pending = []
     const handlers = this.#closeHandlers.splice(0)

@@ -6,11 +6,12 @@ import { inject, injectAll, injectable } from '../di.js'
 import { timeoutSignal } from '../clock.js'
 import { PeerIdMismatchError, TimeoutError, UpgradeError, errorIs, toError } from '../errors.js'
 import { checkGates } from '../gating.js'
-import { CLOCK, CONNECTION_GATER, LOGGER, PRIVATE_KEY, SWARM_CONFIG } from '../tokens.js'
+import { CLOCK, CONNECTION_GATER, LOGGER, PRIVATE_KEY, RESOURCE_MANAGER, SWARM_CONFIG } from '../tokens.js'
 import { UpgradedConnection } from './upgraded-connection.js'
 import type { SwarmConfig } from '../config.js'
 import type { Clock } from '../interfaces/clock.js'
 import type { ConnectionAddrs, ConnectionGater, Direction } from '../interfaces/gater.js'
+import type { ConnectionScope, ResourceManager } from '../interfaces/resources.js'
 import type { MuxedConnection } from '../interfaces/transport.js'
 import type { AdoptOptions, OutboundUpgradeOptions, UpgradeOptions, Upgrader } from '../interfaces/upgrader.js'
 import type { ConnectionEncrypter, MessageStream, MultiaddrConnection, PeerId, PrivateKey, StreamMuxerFactory, Upgrader as Libp2pUpgrader } from '@libp2p/interface'
@@ -38,7 +39,8 @@ export class NoiseYamuxUpgrader implements Upgrader {
     @injectAll(CONNECTION_GATER, { isOptional: true }) private readonly gaters: ConnectionGater[],
     @inject(SWARM_CONFIG) private readonly config: SwarmConfig,
     @inject(CLOCK) private readonly clock: Clock,
-    @inject(LOGGER) logger: ComponentLogger
+    @inject(LOGGER) logger: ComponentLogger,
+    @inject(RESOURCE_MANAGER) private readonly resources: ResourceManager
   ) {
     this.#localPeer = peerIdFromPrivateKey(privateKey)
     this.#log = logger.forComponent('tswarm:upgrader')
@@ -65,17 +67,24 @@ export class NoiseYamuxUpgrader implements Upgrader {
     const timeout = timeoutSignal(this.clock, this.config.inboundUpgradeTimeout, options.signal,
       () => new TimeoutError(`inbound upgrade did not finish within ${this.config.inboundUpgradeTimeout} ms`))
     try {
+      let scope: ConnectionScope
       try {
         // Before any handshake work: a refused peer costs us nothing but the accept.
         await checkGates(this.gaters, 'interceptAccept', `inbound connection from ${addrs.remoteAddr.toString()}`,
           g => g.interceptAccept?.(addrs))
+        scope = this.resources.openConnection('inbound', maConn.remoteAddr)
       } catch (err) {
         maConn.abort(toError(err))
         throw err
       }
-      const conn = await this.#upgrade(maConn, 'inbound', options, undefined, timeout.signal)
-      upgraded = true
-      return conn
+      try {
+        const conn = await this.#upgrade(maConn, 'inbound', options, undefined, timeout.signal, scope)
+        upgraded = true
+        return conn
+      } catch (err) {
+        scope.done()
+        throw err
+      }
     } finally {
       timeout.clear()
       this.#settled(addrs, upgraded)
@@ -85,6 +94,7 @@ export class NoiseYamuxUpgrader implements Upgrader {
   async adoptSecured (maConn: MultiaddrConnection, options: AdoptOptions): Promise<MuxedConnection> {
     const addrs = { localAddr: options.localAddr, remoteAddr: maConn.remoteAddr }
     let upgraded = false
+    let scope: ConnectionScope | undefined
     try {
       if (options.direction === 'inbound') {
         await checkGates(this.gaters, 'interceptAccept', `inbound connection from ${addrs.remoteAddr.toString()}`,
@@ -92,11 +102,17 @@ export class NoiseYamuxUpgrader implements Upgrader {
       }
       this.#checkExpectedPeer(options.expectedPeer, options.remotePeer)
       await this.#gateSecured(options.direction, options.remotePeer, addrs)
+      // Outbound connections were charged by the swarm before it dialed; inbound ones are charged here.
+      if (options.direction === 'inbound') {
+        scope = this.resources.openConnection('inbound', maConn.remoteAddr)
+        scope.setPeer(options.remotePeer)
+      }
       const muxer = options.muxerFactory.createStreamMuxer(maConn)
-      const conn = this.#connection(maConn, muxer, options, options.direction, options.remotePeer, options.security, options.muxerFactory.protocol)
+      const conn = this.#connection(maConn, muxer, options, options.direction, options.remotePeer, options.security, options.muxerFactory.protocol, scope)
       upgraded = true
       return conn
     } catch (err) {
+      scope?.done()
       maConn.abort(toError(err))
       throw err
     } finally {
@@ -116,7 +132,7 @@ export class NoiseYamuxUpgrader implements Upgrader {
   }
 
   async #upgrade (maConn: MultiaddrConnection, direction: Direction, options: UpgradeOptions,
-    expectedPeer: PeerId | undefined, signal: AbortSignal | undefined): Promise<MuxedConnection> {
+    expectedPeer: PeerId | undefined, signal: AbortSignal | undefined, scope?: ConnectionScope): Promise<MuxedConnection> {
     let stage = 'security negotiation'
     const addrs = { localAddr: options.localAddr, remoteAddr: maConn.remoteAddr }
     try {
@@ -131,18 +147,20 @@ export class NoiseYamuxUpgrader implements Upgrader {
       this.#checkExpectedPeer(expectedPeer, secured.remotePeer)
       stage = 'secured gate'
       await this.#gateSecured(direction, secured.remotePeer, addrs)
+      stage = 'resource limits'
+      scope?.setPeer(secured.remotePeer)
 
       stage = 'muxer negotiation'
       const muxerFactory = secured.streamMuxer ?? await this.#negotiateMuxer(secured.connection, direction, signal)
       signal?.throwIfAborted()
       const muxer = muxerFactory.createStreamMuxer(secured.connection)
-      return this.#connection(maConn, muxer, options, direction, secured.remotePeer, NOISE_PROTOCOL, muxerFactory.protocol)
+      return this.#connection(maConn, muxer, options, direction, secured.remotePeer, NOISE_PROTOCOL, muxerFactory.protocol, scope)
     } catch (cause) {
       const err = signal?.aborted === true && !errorIs(cause, 'GaterDisallowedError') ? signal.reason ?? cause : cause
       maConn.abort(toError(err))
       this.#log('%s upgrade with %a failed during %s: %e', direction, maConn.remoteAddr, stage, err)
       // Refusals and identity mismatches are already precise; everything else says where it broke.
-      if (errorIs(err, 'GaterDisallowedError') || errorIs(err, 'PeerIdMismatchError')) throw err
+      if (errorIs(err, 'GaterDisallowedError') || errorIs(err, 'PeerIdMismatchError') || errorIs(err, 'ResourceLimitError')) throw err
       throw new UpgradeError(direction, stage, err)
     }
   }
@@ -167,7 +185,8 @@ export class NoiseYamuxUpgrader implements Upgrader {
   }
 
   #connection (maConn: MultiaddrConnection, muxer: ReturnType<StreamMuxerFactory['createStreamMuxer']>,
-    options: UpgradeOptions, direction: Direction, remotePeer: PeerId, security: string, muxerProtocol: string): UpgradedConnection {
+    options: UpgradeOptions, direction: Direction, remotePeer: PeerId, security: string, muxerProtocol: string,
+    scope: ConnectionScope | undefined): UpgradedConnection {
     const remotePublicKey = remotePeer.publicKey
     if (remotePublicKey === undefined) throw new Error(`no public key for ${remotePeer.toString()} after the handshake`)
     return new UpgradedConnection({
@@ -181,7 +200,8 @@ export class NoiseYamuxUpgrader implements Upgrader {
       localAddr: options.localAddr,
       transport: options.transport,
       security,
-      muxerProtocol
+      muxerProtocol,
+      scope
     })
   }
 }

@@ -9,6 +9,7 @@ import type { Reporter } from './interfaces/reporter.js'
 import type { Transport } from './interfaces/transport.js'
 import type { Upgrader } from './interfaces/upgrader.js'
 import type { SwarmConfig } from './config.js'
+import type { BasicConnectionManager } from './connmgr/connection-manager.js'
 import type { PrivateKey } from '@libp2p/interface'
 import type { ComponentLogger } from '@libp2p/logger'
 
@@ -50,3 +51,5 @@ export const SWARM_SERVICE = token<SwarmService>('SwarmService')
 export const METRICS_TRACER = token<MetricsTracer>('MetricsTracer')
 /** Single binding, core default: `LimitResourceManager` with generous defaults (see `resourceLimits()`). */
 export const RESOURCE_MANAGER = token<ResourceManager>('ResourceManager')
+/** The connection manager `connectionManager()` registers, to tag and protect peers after assembly. */
+export const CONNECTION_MANAGER = token<BasicConnectionManager>('ConnectionManager')

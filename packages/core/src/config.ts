@@ -38,6 +38,15 @@ export interface SwarmOptions {
   udpBlackHole?: BlackHoleCounterOptions | null
   /** The IPv6 black-hole counter; `null` disables detection for IPv6. Default `{ n: 100, minSuccesses: 5 }`. */
   ipv6BlackHole?: BlackHoleCounterOptions | null
+  /**
+   * How often every connection whose muxer can ping (Yamux) is pinged to check the peer is still there; 0 disables.
+   * Default 30 000.
+   */
+  livenessInterval?: number
+  /** A connection whose ping gets no answer within this is aborted as a vanished peer. Default 10 000. */
+  livenessTimeout?: number
+  /** A connection with no stream for this long is closed; 0 keeps idle connections (the default). */
+  idleConnectionTimeout?: number
 }
 
 /** The options with every default filled in, frozen. */
@@ -58,10 +67,15 @@ export const DEFAULT_SWARM_CONFIG: SwarmConfig = Object.freeze({
   maxDnsRecursion: 4,
   maxResolvedAddrs: 100,
   udpBlackHole: Object.freeze({ n: 100, minSuccesses: 5 }),
-  ipv6BlackHole: Object.freeze({ n: 100, minSuccesses: 5 })
+  ipv6BlackHole: Object.freeze({ n: 100, minSuccesses: 5 }),
+  livenessInterval: 30_000,
+  livenessTimeout: 10_000,
+  idleConnectionTimeout: 0
 })
 
 const BLACK_HOLE_KEYS = new Set(['udpBlackHole', 'ipv6BlackHole'])
+/** Options where 0 means "off". */
+const ZERO_DISABLES = new Set(['livenessInterval', 'idleConnectionTimeout'])
 
 /** Fills in defaults and validates; a bad value throws an InvalidOptionError naming the option. */
 export function resolveSwarmConfig (options: SwarmOptions = {}): SwarmConfig {
@@ -75,8 +89,9 @@ export function resolveSwarmConfig (options: SwarmOptions = {}): SwarmConfig {
       config[key] = value === null ? null : Object.freeze(validateCounter(key, value))
       continue
     }
-    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-      throw new InvalidOptionError(`options.${key}`, value, 'a positive number')
+    const min = ZERO_DISABLES.has(key) ? 0 : Number.MIN_VALUE
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
+      throw new InvalidOptionError(`options.${key}`, value, ZERO_DISABLES.has(key) ? 'a number >= 0 (0 disables)' : 'a positive number')
     }
     config[key] = value
   }

@@ -26,6 +26,11 @@ export interface MuxedConnection {
   readonly status: 'open' | 'closing' | 'closed'
   /** How long the handshakes took (ms), from the raw connection being up to this connection being ready. */
   readonly handshakeDuration?: number
+  /**
+   * A muxer-level ping's round trip (ms), where the muxer has one (Yamux; QUIC keeps itself alive natively). The swarm
+   * uses it to notice peers that vanished without closing.
+   */
+  ping?(options?: AbortOptions): Promise<number>
   /** Opens a new outbound stream. */
   openStream(options?: AbortOptions): Promise<MuxedStream>
   /**

@@ -41,12 +41,15 @@ export interface ConnContext {
 /** A connection owned by the swarm: the muxed connection plus its stream bookkeeping. */
 export class SwarmConn implements Conn {
   readonly opened: number
+  /** Since when the connection has had no stream (clock ms), or undefined while it has one. */
+  idleSince: number | undefined
   readonly #streams = new Set<SwarmStream>()
   #nextStream = 0
   #closing?: Promise<void>
 
   constructor (readonly muxed: MuxedConnection, readonly id: string, private readonly ctx: ConnContext) {
     this.opened = ctx.clock.now()
+    this.idleSince = this.opened
   }
 
   get localPeer (): PeerId { return this.muxed.localPeer }
@@ -137,10 +140,14 @@ export class SwarmConn implements Conn {
       direction,
       reporter: this.ctx.reporter,
       clock: this.ctx.clock,
-      onEnd: s => { this.#streams.delete(s) }
+      onEnd: s => {
+        this.#streams.delete(s)
+        if (this.#streams.size === 0) this.idleSince = this.ctx.clock.now()
+      }
     })
     innerStreams.set(stream, inner)
     this.#streams.add(stream)
+    this.idleSince = undefined
     return stream
   }
 }

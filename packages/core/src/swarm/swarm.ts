@@ -20,6 +20,7 @@ import { addrKey, expandUnspecified, isIp6LinkLocal, isUnspecified, parseMultiad
 import { SwarmConn, innerOf } from './conn.js'
 import { raceAbort } from '../abort.js'
 import { DialSync } from './dial-sync.js'
+import { ConnectionMonitor } from './monitor.js'
 import { negotiate } from './negotiate.js'
 import { Notifier } from './notifier.js'
 import { TransportRegistry } from './transports.js'
@@ -69,6 +70,7 @@ export class Swarm implements Network {
   readonly #backoff: DialBackoff
   readonly #limiter: DialLimiter
   readonly #blackHoles: BlackHoleDetector
+  readonly #monitor: ConnectionMonitor
   #planListener?: (peer: PeerId, plan: DialPlan) => void
   #streamHandler?: StreamHandler
   #nextConnId = 1
@@ -100,6 +102,7 @@ export class Swarm implements Network {
     const counter = (name: string, opts: BlackHoleCounterOptions | null): BlackHoleSuccessCounter | null =>
       opts === null ? null : new BlackHoleSuccessCounter({ name, n: opts.n, minSuccesses: opts.minSuccesses })
     this.#blackHoles = new BlackHoleDetector({ udp: counter('UDP', config.udpBlackHole), ipv6: counter('IPv6', config.ipv6BlackHole) })
+    this.#monitor = new ConnectionMonitor(clock, config, () => [...this.#conns.values()].flatMap(set => [...set]), this.#log)
     for (const t of transports) this.#transports.add(t)
   }
 
@@ -107,6 +110,7 @@ export class Swarm implements Network {
   async start (): Promise<void> {
     for (const t of this.#transports.all()) await t.start?.()
     this.#backoff.start()
+    this.#monitor.start()
     for (const service of this.services) {
       try {
         await service.start?.(this)
@@ -574,6 +578,7 @@ export class Swarm implements Network {
 
   async #close (): Promise<void> {
     this.#closed = true
+    this.#monitor.stop()
     await Promise.allSettled([...this.#listeners].map(async l => { await l.close() }))
     await Promise.allSettled(this.conns().map(async c => { await c.close() }))
     await Promise.allSettled(this.services.map(async s => { await s.stop?.() }))

@@ -15,7 +15,7 @@
  */
 export { ManualClock } from './manual-clock.js'
 export { MemoryNetwork, MemoryTransport, defaultMemoryNetwork, memory } from './memory-transport.js'
-export type { MemoryTransportOptions } from './memory-transport.js'
+export type { MemoryLink, MemoryTransportOptions } from './memory-transport.js'
 export { connect, createTestSwarm, echoHandler, introduce, readAll, waitFor } from './swarms.js'
 export { transportComplianceTests } from './transport-compliance.js'
 export type { TransportComplianceOptions } from './transport-compliance.js'

@@ -12,9 +12,27 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 
 type Accept = (maConn: MultiaddrConnection) => void
 
+/** One memory connection: its two raw ends. */
+export interface MemoryLink {
+  outbound: MultiaddrConnection
+  inbound: MultiaddrConnection
+}
+
 /** The address space memory transports share: a listener is reachable only from transports on the same network. */
 export class MemoryNetwork {
   readonly listeners = new Map<string, Accept>()
+  /** Every connection made on this network, so tests can act on the link itself. */
+  readonly links: MemoryLink[] = []
+
+  /**
+   * Stops delivering anything in either direction without closing either end: the link behaves like a cable cut
+   * or a peer that lost power. Nothing tells either side.
+   */
+  freeze (link: MemoryLink): void {
+    // Pausing one end's reading holds back everything its peer sends, and the other way round.
+    link.inbound.pause()
+    link.outbound.pause()
+  }
 }
 
 /** The network memory transports use when given none. */
@@ -68,6 +86,7 @@ export class MemoryTransport implements Transport {
       inbound: { remoteAddr: multiaddr(`/memory/dialer-${randomBytes(4).toString('hex')}`) }
     })
     this.#track(outbound)
+    this.network.links.push({ outbound, inbound })
     accept(inbound)
     return options.upgrader.upgradeOutbound(outbound, { signal: options.signal, remotePeer: options.remotePeer, transport: this.name })
   }

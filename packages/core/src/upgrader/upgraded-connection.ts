@@ -37,6 +37,7 @@ export class UpgradedConnection implements MuxedConnection {
   readonly security: string
   readonly muxer: string
   readonly handshakeDuration?: number
+  readonly ping?: (options?: AbortOptions) => Promise<number>
   readonly #maConn: MultiaddrConnection
   readonly #muxer: StreamMuxer
   #status: 'open' | 'closing' | 'closed' = 'open'
@@ -60,6 +61,9 @@ export class UpgradedConnection implements MuxedConnection {
     this.muxer = init.muxerProtocol
     this.handshakeDuration = init.handshakeDuration
     this.#scope = init.scope
+    // Only some muxers can ping (Yamux can); the StreamMuxer contract has no ping.
+    const pinger = init.muxer as StreamMuxer & { ping?: (options?: AbortOptions) => Promise<number> }
+    if (typeof pinger.ping === 'function') this.ping = async options => pinger.ping?.(options) ?? 0
     this.#maConn = init.maConn
     this.#muxer = init.muxer
 

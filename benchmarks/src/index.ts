@@ -5,6 +5,7 @@
 import { cpus, platform, release, totalmem } from 'node:os'
 import { parseArgs } from 'node:util'
 import { dialDeadLive } from './dial-dead-live.js'
+import { metricsOverhead } from './metrics-overhead.js'
 
 interface BenchmarkOptions {
   runs: number
@@ -23,6 +24,11 @@ const benchmarks: Benchmark[] = [
     name: 'dial-dead-live',
     description: 'time to connect to a peer that advertises one dead address and one live one, tswarm vs js-libp2p',
     run: dialDeadLive
+  },
+  {
+    name: 'metrics-overhead',
+    description: 'single-stream TCP throughput with @tswarm/metrics on vs off (target: on >= 0.95 x off)',
+    run: metricsOverhead
   }
 ]
 

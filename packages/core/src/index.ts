@@ -62,3 +62,7 @@ export type { Libp2pTransportAdapterInit } from './adapter/libp2p-transport.js'
 // Plugins take the DI API from here so that exactly one tsyringe is loaded (two copies never agree on metadata).
 export { Lifecycle, inject, injectAll, injectable, instanceCachingFactory, instancePerContainerCachingFactory } from './di.js'
 export type { DependencyContainer, InjectionToken } from './di.js'
+// The types the API speaks, so users need not depend on the libp2p packages that define them.
+export type { PeerId, PrivateKey, PublicKey } from '@libp2p/interface'
+export { multiaddr } from '@multiformats/multiaddr'
+export type { Multiaddr } from '@multiformats/multiaddr'

@@ -1,0 +1,47 @@
+/**
+ * @packageDocumentation
+ *
+ * Connection gaters for tswarm: a block list and an allow list of peers, IP addresses and subnets, persisted in any
+ * `interface-datastore` (LevelDB on disk when given a path), and inbound limits (pending handshakes, connection rate
+ * per source, concurrent connections per subnet). Each is a module for `createSwarm`; register several and any
+ * refusal wins, naming the gater that refused (`block-list`, `allow-list`, `inbound-limits:rate`, …) and the hook.
+ *
+ * @example
+ * ```ts
+ * import { createSwarm } from '@tswarm/core'
+ * import { blockList, inboundLimits } from '@tswarm/gater'
+ * import { tcp } from '@tswarm/transport-tcp'
+ *
+ * const blocks = blockList({ path: './blocked' })
+ * const swarm = await createSwarm({
+ *   modules: [tcp(), blocks, inboundLimits({ maxPending: 32 })],
+ *   listen: ['/ip4/0.0.0.0/tcp/4001']
+ * })
+ * await blocks.list.blockSubnet('203.0.113.0/24')  // closes live connections from there, too
+ * await blocks.list.blockPeer('12D3KooWHFrmLWTTDD4NodngtRMEVYgxrsDMp4F5iVSV8CdJ9Vwo')
+ * console.log(blocks.list.blockedSubnets().map(String)) // [ '203.0.113.0/24' ], after a restart too
+ * await swarm.close()
+ * ```
+ */
+export { BlockList, blockList, BLOCK_LIST_MODULE_NAME, BLOCK_LIST_NAME, BLOCK_LIST_PREFIX } from './block-list.js'
+export type { BlockListModule, BlockListOptions } from './block-list.js'
+export { AllowList, allowList, ALLOW_LIST_MODULE_NAME, ALLOW_LIST_NAME, ALLOW_LIST_PREFIX } from './allow-list.js'
+export type { AllowListModule, AllowListOptions } from './allow-list.js'
+export {
+  InboundLimits, inboundLimits, resolveInboundLimitsOptions, DEFAULT_MAX_PENDING, INBOUND_LIMITS_MODULE_NAME,
+  INBOUND_LIMITS_NAME, PENDING_LIMIT_NAME, RATE_LIMIT_NAME, SUBNET_LIMIT_NAME
+} from './inbound-limits.js'
+export type { InboundLimitKind, InboundLimitsConfig, InboundLimitsModule, InboundLimitsOptions, InboundLimitsStats, LimitsExemption } from './inbound-limits.js'
+export { ConnectionRateLimiter, DEFAULT_RATE_LIMITS } from './rate-limiter.js'
+export type { RateLimit, RateLimits } from './rate-limiter.js'
+export { SubnetConnLimiter, DEFAULT_SUBNET_LIMITS } from './subnet-limiter.js'
+export type { SubnetLimit, SubnetLimits } from './subnet-limiter.js'
+export { RuleList, resolveRuleListOptions } from './rule-list.js'
+export type { AddrInput, PeerInput, RuleListConfig, RuleListOptions, RuleListState, SubnetInput } from './rule-list.js'
+export { RuleSet, toPeerId } from './rule-set.js'
+export { Cidr, IpAddress, ipOfMultiaddr, parseCidr, parseIp, toCidr, toIp } from './ip.js'
+export type { IpFamily } from './ip.js'
+export { instanceModule } from './module.js'
+export type { InstanceModule, InstanceModuleInit } from './module.js'
+export { GaterStateError, GaterStoreError, InvalidCidrError, InvalidIpAddressError } from './errors.js'
+export { ALLOW_LIST, ALLOW_LIST_CONFIG, BLOCK_LIST, BLOCK_LIST_CONFIG, INBOUND_LIMITS, INBOUND_LIMITS_CONFIG, LIMITS_EXEMPTION } from './tokens.js'

@@ -9,30 +9,51 @@ import type { ChildProcessWithoutNullStreams } from 'node:child_process'
 
 const MAIN = fileURLToPath(new URL('../src/main.js', import.meta.url))
 const children: ChildProcessWithoutNullStreams[] = []
+const LISTEN = ['--listen', '/ip4/127.0.0.1/tcp/0', '--listen', '/ip4/127.0.0.1/udp/0/quic-v1']
 
-/** Starts the CLI and resolves once its output matches `pattern`, with everything printed so far. */
-async function run (args: string[], pattern: RegExp): Promise<{ child: ChildProcessWithoutNullStreams, output: () => string, match: RegExpMatchArray }> {
+interface Running { child: ChildProcessWithoutNullStreams, output: () => string }
+
+/** Starts the CLI; resolves once its output matches `pattern`. */
+async function spawnCli (args: string[], pattern: RegExp): Promise<Running & { match: RegExpMatchArray }> {
   const child = spawn(process.execPath, [MAIN, ...args], { env: { ...process.env, INIT_CWD: '' } })
   children.push(child)
   let out = ''
-  child.stdout.on('data', (b: Buffer) => { out += b.toString() })
-  child.stderr.on('data', (b: Buffer) => { out += b.toString() })
+  const collect = (b: Buffer): void => { out += b.toString() }
+  child.stdout.on('data', collect)
+  child.stderr.on('data', collect)
   const match = await new Promise<RegExpMatchArray>((resolve, reject) => {
-    const timer = setTimeout(() => { reject(new Error(`no ${String(pattern)} within 20 s; output:\n${out}`)) }, 20_000)
+    const timer = setTimeout(() => { reject(new Error(`no ${String(pattern)} within 30 s; output:\n${out}`)) }, 30_000)
     const check = (): void => {
       const m = out.match(pattern)
       if (m !== null) { clearTimeout(timer); resolve(m) }
     }
     child.stdout.on('data', check)
     child.stderr.on('data', check)
-    child.on('exit', code => { clearTimeout(timer); const m = out.match(pattern); if (m !== null) resolve(m); else reject(new Error(`exited ${String(code)}; output:\n${out}`)) })
+    child.on('exit', () => { clearTimeout(timer); const m = out.match(pattern); if (m !== null) resolve(m); else reject(new Error(`exited; output:\n${out}`)) })
   })
   return { child, output: () => out, match }
 }
 
-async function exitCode (child: ChildProcessWithoutNullStreams): Promise<number | null> {
-  if (child.exitCode !== null) return child.exitCode
-  return new Promise(resolve => { child.on('exit', code => { resolve(code) }) })
+/** Runs a one-shot CLI command to its end. */
+async function runCli (args: string[]): Promise<{ code: number | null, stdout: string, stderr: string }> {
+  const child = spawn(process.execPath, [MAIN, ...args], { env: { ...process.env, INIT_CWD: '' } })
+  children.push(child)
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (b: Buffer) => { stdout += b.toString() })
+  child.stderr.on('data', (b: Buffer) => { stderr += b.toString() })
+  const code = await new Promise<number | null>((resolve, reject) => {
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`${args.join(' ')} did not finish in 60 s:\n${stdout}${stderr}`)) }, 60_000)
+    child.on('exit', c => { clearTimeout(timer); resolve(c) })
+  })
+  return { code, stdout, stderr }
+}
+
+async function stop (r: Running): Promise<number | null> {
+  if (r.child.exitCode !== null) return r.child.exitCode
+  const exited = new Promise<number | null>(resolve => { r.child.on('exit', code => { resolve(code) }) })
+  r.child.kill('SIGINT')
+  return exited
 }
 
 describe('the demo CLI', async () => {
@@ -42,32 +63,88 @@ describe('the demo CLI', async () => {
     await rm(dir, { recursive: true, force: true })
   })
 
-  it('starts, prints its identity and addresses, answers a second node, and stops cleanly on SIGINT', async () => {
-    const server = await run(['--listen', '/ip4/127.0.0.1/tcp/0', '--data-dir', join(dir, 'a')], /listening on (\/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\/\w+)/)
-    assert.match(server.output(), /peer ID 12D3KooW\w+ \(new identity saved/)
-    const addr = server.match[1]
-    const client = await run(['--listen', '/ip4/127.0.0.1/tcp/0', '--data-dir', join(dir, 'b'), '--dial', addr], /echo from \w+: (.*)/)
-    assert.match(client.match[1], /^hello from 12D3KooW/)
-    for (const c of [client.child, server.child]) {
-      c.kill('SIGINT')
-      assert.equal(await exitCode(c), 0)
+  it('starts, prints its identity and dialable addresses, answers echo over TCP and QUIC, and stops on Ctrl-C', async () => {
+    const node = await spawnCli([...LISTEN, '--data-dir', join(dir, 'a')], /listening on (\/ip4\/127\.0\.0\.1\/udp\/\d+\/quic-v1\/p2p\/\w+)/)
+    assert.match(node.output(), /peer ID 12D3KooW\w+ \(new identity saved/)
+    const tcpAddr = node.output().match(/listening on (\/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\/\w+)/)?.[1] ?? ''
+    const viaTcp = await runCli(['echo', tcpAddr, 'over', 'tcp'])
+    assert.equal(viaTcp.code, 0, viaTcp.stderr)
+    assert.match(viaTcp.stdout, /echo from 12D3KooW\w+ over tcp: over tcp/)
+    const viaQuic = await runCli(['echo', node.match[1], '--json'])
+    assert.equal(viaQuic.code, 0, viaQuic.stderr)
+    const result = JSON.parse(viaQuic.stdout) as { transport: string, reply: string }
+    assert.deepEqual({ transport: result.transport, reply: result.reply }, { transport: 'quic-v1', reply: 'hello' })
+    assert.equal(await stop(node), 0)
+  })
+
+  it('prints a status line with peers, connections by transport and bandwidth', async () => {
+    const node = await spawnCli([...LISTEN, '--data-dir', join(dir, 's'), '--json'], /"event":"started".*\n/)
+    const started = JSON.parse(node.output().split('\n')[0]) as { addrs: string[] }
+    await runCli(['echo', started.addrs.find(a => a.includes('/tcp/')) ?? '', 'x'.repeat(1000)])
+    const status = await new Promise<{ totalIn: number, connections: Record<string, number> }>((resolve, reject) => {
+      const timer = setTimeout(() => { reject(new Error(`no status line counting the echo:\n${node.output()}`)) }, 10_000)
+      node.child.stdout.on('data', () => {
+        const lines = node.output().split('\n').filter(l => l.includes('"event":"status"'))
+        const last = lines.map(l => JSON.parse(l) as { totalIn: number, connections: Record<string, number> }).find(s => s.totalIn >= 1000)
+        if (last !== undefined) { clearTimeout(timer); resolve(last) }
+      })
+    })
+    assert.ok(status.totalIn >= 1000)
+    assert.equal(typeof status.connections, 'object')
+    assert.equal(await stop(node), 0)
+  })
+
+  it('keeps its identity across runs, and `id` reads it', async () => {
+    const first = await spawnCli([...LISTEN, '--data-dir', join(dir, 'c')], /peer ID (\w+)/)
+    assert.equal(await stop(first), 0)
+    const id = await runCli(['id', '--data-dir', join(dir, 'c'), '--json'])
+    assert.equal((JSON.parse(id.stdout) as { peerId: string }).peerId, first.match[1])
+    const second = await spawnCli([...LISTEN, '--data-dir', join(dir, 'c')], /peer ID (\w+)/)
+    assert.equal(second.match[1], first.match[1])
+    assert.doesNotMatch(second.output(), /new identity/)
+    assert.equal(await stop(second), 0)
+  })
+
+  it('refuses a blocked address after a restart, and accepts it again once unblocked', async () => {
+    const data = join(dir, 'b')
+    const blocked = await runCli(['block', '127.0.0.1', '--data-dir', data])
+    assert.equal(blocked.code, 0, blocked.stderr)
+    assert.match(blocked.stdout, /blocked address 127\.0\.0\.1/)
+    let node = await spawnCli([...LISTEN, '--data-dir', data], /listening on (\/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\/\w+)/)
+    const refused = await runCli(['echo', node.match[1]])
+    assert.notEqual(refused.code, 0)
+    assert.match(refused.stderr, /^tswarm: could not reach \w+: /)
+    assert.equal(await stop(node), 0)
+    assert.equal((await runCli(['unblock', '127.0.0.1', '--data-dir', data])).code, 0)
+    node = await spawnCli([...LISTEN, '--data-dir', data], /listening on (\/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\/\w+)/)
+    assert.equal((await runCli(['echo', node.match[1]])).code, 0)
+    assert.equal(await stop(node), 0)
+  })
+
+  it('gives one clear line and a non-zero exit for bad input, never a stack trace', async () => {
+    const cases: Array<[string[], RegExp]> = [
+      [['echo', '/ip4/not-an-ip/tcp/1'], /^tswarm: invalid multiaddr "\/ip4\/not-an-ip\/tcp\/1"/],
+      [['echo', '/ip4/127.0.0.1/tcp/1'], /has no \/p2p\/<peer id>/],
+      [['echo', '/ip4/127.0.0.1/tcp/1/p2p/12D3KooWHFrmLWTTDD4NodngtRMEVYgxrsDMp4F5iVSV8CdJ9Vwo'], /^tswarm: could not reach 12D3KooW\w+: /],
+      [['frobnicate'], /unknown command "frobnicate"/],
+      [['start', '--listen'], /argument missing|requires a value|--listen/i],
+      [['start', '--metrics-port', 'x'], /--metrics-port takes a whole number/],
+      [['block'], /give what to block/]
+    ]
+    for (const [args, pattern] of cases) {
+      const r = await runCli(args)
+      assert.notEqual(r.code, 0, `${args.join(' ')} exited 0`)
+      assert.match(r.stderr, pattern, `${args.join(' ')}: ${r.stderr}`)
+      assert.equal(r.stderr.trim().split('\n').length, 1, `${args.join(' ')} printed more than one line:\n${r.stderr}`)
+      assert.doesNotMatch(r.stderr, /\n\s+at /, 'printed a stack trace')
     }
   })
 
-  it('keeps its identity across runs', async () => {
-    const first = await run(['--listen', '/ip4/127.0.0.1/tcp/0', '--data-dir', join(dir, 'c')], /peer ID (\w+)/)
-    first.child.kill('SIGINT')
-    await exitCode(first.child)
-    const second = await run(['--listen', '/ip4/127.0.0.1/tcp/0', '--data-dir', join(dir, 'c')], /peer ID (\w+)/)
-    assert.equal(second.match[1], first.match[1])
-    assert.doesNotMatch(second.output(), /new identity/)
-    second.child.kill('SIGINT')
-    assert.equal(await exitCode(second.child), 0)
-  })
-
-  it('gives one clear line and a non-zero exit for a malformed multiaddr', async () => {
-    const bad = await run(['--listen', '/ip4/127.0.0.1/tcp/0', '--data-dir', join(dir, 'd'), '--dial', '/ip4/not-an-ip/tcp/1'], /tswarm: .*/)
-    assert.notEqual(await exitCode(bad.child), 0)
-    assert.doesNotMatch(bad.output(), /\n\s+at /, 'printed a stack trace')
+  it('prints help for every command', async () => {
+    for (const cmd of ['start', 'id', 'echo', 'block', 'unblock']) {
+      const r = await runCli([cmd, '--help'])
+      assert.equal(r.code, 0)
+      assert.match(r.stdout, new RegExp(`usage: tswarm.*${cmd === 'start' ? '' : cmd}`))
+    }
   })
 })

@@ -15,6 +15,11 @@ export const start: Command = {
     'metrics-port': { type: 'string', description: 'serve Prometheus /metrics on 127.0.0.1:<port>' }
   },
   async run ({ values, out }) {
+    // Listening for Ctrl-C before anything is printed: a user (or a script) may press it as soon as the first line shows.
+    const stopped = new Promise<void>(resolve => {
+      process.once('SIGINT', resolve)
+      process.once('SIGTERM', resolve)
+    })
     const listen = (values.listen as string[] | undefined) ?? DEFAULT_LISTEN
     const metricsPort = values['metrics-port'] === undefined ? undefined : int(values, 'metrics-port', 0, 0, 65535)
     const node = await startNode({ dataDir: dataDirOf(str(values, 'data-dir')), listen, metricsPort })
@@ -41,10 +46,7 @@ export const start: Command = {
       else out.result(text, data)
     }, STATUS_EVERY_MS)
 
-    await new Promise<void>(resolve => {
-      process.once('SIGINT', resolve)
-      process.once('SIGTERM', resolve)
-    })
+    await stopped
     clearInterval(status)
     if (inPlace) process.stdout.write('\n')
     await swarm.close()

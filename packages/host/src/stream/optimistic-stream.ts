@@ -1,0 +1,277 @@
+import { Duplex } from 'node:stream'
+import { ProtocolNegotiationError, SwarmError, TimeoutError, timeoutSignal, toError } from '@tswarm/core'
+import { InvalidMessageError } from '../errors.js'
+import { BufferedReader, lengthPrefixed } from './reader.js'
+import type { AbortOptions } from '@libp2p/interface'
+import type { Clock, Conn, Deadline, Direction, Stream, StreamStats, StreamStatus } from '@tswarm/core'
+
+/** The multistream-select protocol ID, sent first on every stream. */
+export const MULTISTREAM_PROTOCOL = '/multistream/1.0.0'
+
+/** The longest protocol name multistream-select allows (the js and go implementations both cap it at 1 KiB). */
+const MAX_PROTOCOL_LENGTH = 1024
+
+const utf8 = new TextEncoder()
+const utf8Decoder = new TextDecoder()
+const EMPTY = new Uint8Array(0)
+
+export interface OptimisticStreamInit {
+  clock: Clock
+  /** How long the remote has to confirm the protocol once our proposal went out (ms). */
+  negotiationTimeout: number
+  /** Told of a failed negotiation, for logging. */
+  onFailure?: (err: Error) => void
+}
+
+/**
+ * An outbound stream that selects one protocol optimistically (go-multistream's lazy client, js-libp2p v2's
+ * `negotiateFully: false`): the multistream-select header and the protocol go out together with the first bytes the
+ * application writes, and the remote's confirmation is read before the first bytes the application reads. Opening a
+ * stream therefore costs no round trip of its own.
+ *
+ * When nothing is written first (a protocol where the remote speaks first), the first read, `closeWrite()` or
+ * `close()` sends the proposal alone.
+ *
+ * `closeWrite()` after data waits for the confirmation before it sends the end of stream: js-libp2p v3 listeners
+ * (`@libp2p/multistream-select` 7 `handle()`, which tswarm's own `negotiateInbound` uses too) fail the stream when the
+ * proposal, data and end of stream all arrive before they finish negotiating (they put the data they read ahead back
+ * into a stream whose readable side has by then closed). The data itself still travels with the proposal. As soon as the proposal is out, the confirmation is read in the background,
+ * bounded by the negotiation timeout, so a refusal or silence resets the stream promptly even when the application
+ * only writes. A refusal (`na`) or timeout fails pending and later reads and writes with a ProtocolNegotiationError;
+ * bytes written before that are lost, which is the price of skipping the round trip. Use `negotiateFully` when that
+ * matters.
+ *
+ * A read deadline or signal that fires before the confirmation arrives fails the read; a deadline on the underlying
+ * stream also fails the negotiation.
+ */
+export class OptimisticStream implements Stream {
+  readonly #raw: Stream
+  readonly #clock: Clock
+  readonly #timeout: number
+  readonly #onFailure: ((err: Error) => void) | undefined
+  #protocol: string
+  #proposed = false
+  /** Whether bytes beyond the proposal went out before the confirmation. */
+  #sentData = false
+  #handshake: Promise<void> | undefined
+  #confirmed = false
+  #failure: Error | undefined
+  #readClosed = false
+  /** Bytes that arrived with the confirmation, handed out before reading the raw stream again. */
+  #early: Uint8Array[] = []
+  #duplex: Duplex | undefined
+
+  constructor (raw: Stream, protocol: string, init: OptimisticStreamInit) {
+    this.#raw = raw
+    this.#protocol = protocol
+    this.#clock = init.clock
+    this.#timeout = init.negotiationTimeout
+    this.#onFailure = init.onFailure
+    // stats, the reporter and per-protocol stream limits see the protocol from the start, as in go
+    raw.setProtocol(protocol)
+  }
+
+  get id (): string { return this.#raw.id }
+  get conn (): Conn { return this.#raw.conn }
+  get direction (): Direction { return this.#raw.direction }
+  get protocol (): string { return this.#protocol }
+
+  /** As the underlying stream's; `reset` once the negotiation failed. */
+  get status (): StreamStatus {
+    return this.#failure !== undefined ? 'reset' : this.#raw.status
+  }
+
+  /** True once the remote confirmed the protocol. */
+  get confirmed (): boolean {
+    return this.#confirmed
+  }
+
+  setProtocol (protocol: string): void {
+    this.#protocol = protocol
+    this.#raw.setProtocol(protocol)
+  }
+
+  stat (): StreamStats {
+    return this.#raw.stat()
+  }
+
+  async write (data: Uint8Array | string, options?: AbortOptions): Promise<void> {
+    if (this.#failure !== undefined) throw this.#failure
+    let bytes = typeof data === 'string' ? utf8.encode(data) : data
+    // The proposal must precede the data, and write() hands its bytes to the muxer before its first await, so
+    // prepending here keeps the order even for writes that overlap.
+    if (bytes.byteLength > 0 && !this.#confirmed) this.#sentData = true
+    if (!this.#proposed) bytes = this.#propose(bytes)
+    try {
+      await this.#raw.write(bytes, options)
+    } catch (err) {
+      throw this.#failure ?? err
+    }
+  }
+
+  async read (options?: AbortOptions): Promise<Uint8Array | null> {
+    if (this.#readClosed) return null
+    if (!this.#proposed) this.#sendProposal()
+    if (!this.#confirmed) await this.#awaitConfirmation(options?.signal)
+    if (this.#readClosed) return null
+    const early = this.#early.shift()
+    if (early !== undefined) return early
+    return await this.#raw.read(options)
+  }
+
+  /**
+   * Sends the end of stream (and the proposal, if nothing was sent yet). Rejects with the ProtocolNegotiationError
+   * when the remote refused the protocol: what was written never reached a handler.
+   */
+  async closeWrite (options?: AbortOptions): Promise<void> {
+    if (this.#failure !== undefined) throw this.#failure
+    if (!this.#proposed) await this.#sendProposal()
+    // see the class comment: a listener that has not confirmed yet must not see data and end of stream together
+    if (this.#sentData && !this.#confirmed && !this.#readClosed) await this.#awaitConfirmation(options?.signal)
+    await this.#raw.closeWrite(options)
+  }
+
+  async closeRead (): Promise<void> {
+    this.#readClosed = true
+    this.#early = []
+    await this.#raw.closeRead()
+  }
+
+  /**
+   * Closes both ways: the write side first, so that the confirmation can still be read when `closeWrite()` needs it;
+   * then the read side. Rejects as `closeWrite()` does.
+   */
+  async close (options?: AbortOptions): Promise<void> {
+    try {
+      await this.closeWrite(options)
+    } finally {
+      await this.closeRead()
+    }
+  }
+
+  reset (err?: Error): void {
+    this.#raw.reset(err)
+  }
+
+  setDeadline (deadline: Deadline): void { this.#raw.setDeadline(deadline) }
+  setReadDeadline (deadline: Deadline): void { this.#raw.setReadDeadline(deadline) }
+  setWriteDeadline (deadline: Deadline): void { this.#raw.setWriteDeadline(deadline) }
+
+  async * [Symbol.asyncIterator] (): AsyncGenerator<Uint8Array, void, undefined> {
+    for (;;) {
+      const chunk = await this.read()
+      if (chunk === null) return
+      yield chunk
+    }
+  }
+
+  /** The stream as a Node.js Duplex; same semantics as the swarm stream's. */
+  toDuplex (): Duplex {
+    if (this.#duplex !== undefined) return this.#duplex
+    let pulling = false
+    const duplex = new Duplex({
+      read: () => {
+        if (pulling) return
+        pulling = true
+        this.read().then(chunk => {
+          pulling = false
+          duplex.push(chunk)
+        }, (err: unknown) => {
+          pulling = false
+          duplex.destroy(toError(err))
+        })
+      },
+      write: (chunk: Uint8Array, _encoding, callback) => {
+        this.write(chunk).then(() => { callback() }, (err: unknown) => { callback(toError(err)) })
+      },
+      final: callback => {
+        this.closeWrite().then(() => { callback() }, (err: unknown) => { callback(toError(err)) })
+      },
+      destroy: (err, callback) => {
+        if (err !== null) {
+          this.reset(err)
+          callback(err)
+          return
+        }
+        this.close().then(() => { callback(null) }, (e: unknown) => { callback(toError(e)) })
+      }
+    })
+    this.#duplex = duplex
+    return duplex
+  }
+
+  /** Sends the proposal with no data (first read, closeWrite, close). */
+  async #sendProposal (): Promise<void> {
+    const sending = this.#raw.write(this.#propose(EMPTY))
+    // a failure here also fails the confirmation, which is where callers hear of it
+    sending.catch(() => {})
+    await sending
+  }
+
+  /** The bytes to send first: the header and the protocol, then `data`. Starts reading the confirmation. */
+  #propose (data: Uint8Array): Uint8Array {
+    this.#proposed = true
+    const proposal = lengthPrefixed(utf8.encode(`${MULTISTREAM_PROTOCOL}\n`), utf8.encode(`${this.#protocol}\n`))
+    this.#handshake = this.#readConfirmation()
+    // read() and write() hear of a failure through #failure; nobody may be awaiting the promise itself
+    this.#handshake.catch(() => {})
+    if (data.byteLength === 0) return proposal
+    const out = new Uint8Array(proposal.byteLength + data.byteLength)
+    out.set(proposal, 0)
+    out.set(data, proposal.byteLength)
+    return out
+  }
+
+  async #awaitConfirmation (signal: AbortSignal | undefined): Promise<void> {
+    const handshake = this.#handshake
+    if (handshake === undefined) return
+    if (signal === undefined) return await handshake
+    signal.throwIfAborted()
+    let onAbort = (): void => {}
+    const aborted = new Promise<never>((_resolve, reject) => {
+      onAbort = () => { reject(signal.reason) }
+      signal.addEventListener('abort', onAbort, { once: true })
+    })
+    try {
+      await Promise.race([handshake, aborted])
+    } finally {
+      signal.removeEventListener('abort', onAbort)
+    }
+  }
+
+  async #readConfirmation (): Promise<void> {
+    const protocol = this.#protocol
+    const timeout = timeoutSignal(this.#clock, this.#timeout, undefined,
+      () => new TimeoutError(`the remote did not confirm ${protocol} within ${this.#timeout} ms`))
+    const reader = new BufferedReader(this.#raw)
+    try {
+      const header = await this.#readLine(reader, timeout.signal)
+      if (header !== MULTISTREAM_PROTOCOL) throw new InvalidMessageError(`expected the multistream-select header, got "${header}"`)
+      const answer = await this.#readLine(reader, timeout.signal)
+      if (answer === 'na') throw new SwarmError(`the remote does not support ${protocol}`)
+      if (answer !== protocol) throw new InvalidMessageError(`the remote answered "${answer}" to a proposal of ${protocol}`)
+      this.#early = reader.takeBuffered()
+      this.#confirmed = true
+    } catch (err) {
+      // After closeRead() nobody wants the answer any more; as with go's lazy client, closing is not an error.
+      if (this.#readClosed) return
+      const failure = err instanceof ProtocolNegotiationError
+        ? err
+        : new ProtocolNegotiationError([protocol], timeout.signal.aborted ? timeout.signal.reason : err)
+      this.#failure = failure
+      this.#raw.reset(failure)
+      this.#onFailure?.(failure)
+      throw failure
+    } finally {
+      timeout.clear()
+    }
+  }
+
+  async #readLine (reader: BufferedReader, signal: AbortSignal): Promise<string> {
+    const message = await reader.readMessage(MAX_PROTOCOL_LENGTH, { signal })
+    if (message === null) throw new InvalidMessageError('the stream ended before the remote confirmed the protocol')
+    const text = utf8Decoder.decode(message)
+    if (!text.endsWith('\n')) throw new InvalidMessageError('multistream-select message without a trailing newline')
+    return text.slice(0, -1)
+  }
+}

@@ -1,9 +1,11 @@
 /**
  * @packageDocumentation
  *
- * QUIC-v1 for tswarm, over @chainsafe/libp2p-quic. QUIC secures (TLS 1.3 with libp2p certificates) and multiplexes
- * by itself, so its connections skip Noise and Yamux; the swarm still applies its gates (accept, secured, upgraded),
- * the remote identity check, timeouts and bookkeeping, exactly as for TCP.
+ * QUIC-v1 for tswarm, over the native quinn addon of @chainsafe/libp2p-quic, with tswarm's own transport, connection
+ * and stream layer on top. QUIC secures (TLS 1.3 with libp2p certificates) and multiplexes by itself, so its
+ * connections skip Noise and Yamux; the swarm still applies its gates (accept, secured, upgraded), the remote
+ * identity check, timeouts and bookkeeping, exactly as for TCP. Streams have backpressure both ways (a slow reader
+ * holds the writer back through QUIC flow control), `closeRead()` tells the remote, and a remote reset reads as one.
  *
  * @example
  * ```ts
@@ -17,33 +19,25 @@
  * })
  * ```
  */
-import { quic as libp2pQuic } from '@chainsafe/libp2p-quic'
-import { LOGGER, Libp2pTransportAdapter, PRIVATE_KEY, TRANSPORT, instancePerContainerCachingFactory } from '@tswarm/core'
-import type { Startable } from '@libp2p/interface'
+import { LOGGER, PRIVATE_KEY, TRANSPORT, instancePerContainerCachingFactory } from '@tswarm/core'
+import { QuicTransport } from './transport.js'
+import type { QuicOptions } from './transport.js'
 import type { DependencyContainer, SwarmModule, Transport } from '@tswarm/core'
 
-export interface QuicOptions {
-  /** Time a QUIC handshake may take (ms). Default 5 000. */
-  handshakeTimeout?: number
-  /** A connection silent this long is closed (ms); keep-alives prevent it for live peers. Default 10 000. */
-  maxIdleTimeout?: number
-  /** Keep-alive interval (ms). Default 5 000. */
-  keepAliveInterval?: number
-  /** Concurrent streams a peer may open on one connection. Default 256. */
-  maxConcurrentStreamLimit?: number
-  /** Flow-control window per stream (bytes). Default 10 000 000. */
-  maxStreamData?: number
-  /** Flow-control window per connection (bytes). Default 15 000 000. */
-  maxConnectionData?: number
-  /** Whether to open an IPv4 UDP socket for dialing. Default true. */
-  ipv4?: boolean
-  /** Whether to open an IPv6 UDP socket for dialing. Default true. */
-  ipv6?: boolean
-}
+export { QuicTransport, QUIC_DEFAULTS, parseQuicAddr } from './transport.js'
+export type { QuicAddr, QuicOptions, QuicTransportInit } from './transport.js'
+export { QuicBindingError, loadQuicBinding } from './binding.js'
+export type { QuicBinding } from './binding.js'
 
+/** The `name` of the module {@link quic} returns. */
 export const QUIC_MODULE_NAME = '@tswarm/transport-quic'
 
-/** The QUIC-v1 transport as a swarm module: `createSwarm({ modules: [quic()] })`. */
+/**
+ * The QUIC-v1 transport as a swarm module: `createSwarm({ modules: [quic()] })`.
+ *
+ * @param options - QUIC settings; every one has a default (see {@link QuicOptions})
+ * @throws {QuicBindingError} when the swarm is assembled on a platform where no native binding loads
+ */
 export function quic (options: QuicOptions = {}): SwarmModule {
   return {
     name: QUIC_MODULE_NAME,
@@ -57,18 +51,5 @@ export function quic (options: QuicOptions = {}): SwarmModule {
 
 /** Builds the QUIC transport for a container (for users who add transports with `swarm.addTransport`). */
 export function createQuicTransport (options: QuicOptions, container: DependencyContainer): Transport {
-  // Undefined fields would override the library's defaults with undefined.
-  const init = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined))
-  const transport = libp2pQuic(init)({ logger: container.resolve(LOGGER), privateKey: container.resolve(PRIVATE_KEY) })
-  // The library opens its UDP dialing sockets when constructed; stop() releases them, so a closed swarm lets the
-  // process exit.
-  const startable = transport as typeof transport & Startable
-  return new Libp2pTransportAdapter({
-    name: 'quic-v1',
-    protocols: ['quic-v1'],
-    transport,
-    nativeSecurity: 'tls',
-    start: async () => { await startable.start() },
-    close: async () => { await startable.stop() }
-  })
+  return new QuicTransport({ privateKey: container.resolve(PRIVATE_KEY), logger: container.resolve(LOGGER), options })
 }

@@ -7,6 +7,6 @@ transportComplianceTests({
   listenAddrs: ['/ip4/127.0.0.1/udp/0/quic-v1'],
   // Nothing listens on UDP port 1 of loopback: the handshake times out (handshakeTimeout, 5 s by default).
   deadAddr: '/ip4/127.0.0.1/udp/1/quic-v1',
-  listenerCloseKeepsConnections: false,
-  resetVisibleToRemoteReader: false
+  // QUIC connections travel over the listener's UDP socket: closing it closes them.
+  listenerCloseKeepsConnections: false
 })

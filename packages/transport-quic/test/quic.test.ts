@@ -80,9 +80,16 @@ describe('quic()', () => {
     await assert.rejects(a.listen('/ip4/127.0.0.1/udp/0/quic'), (err: Error) => err.name === 'ListenError')
   })
 
-  it('a process with a closed QUIC swarm exits on its own', async () => {
+  it('refuses invalid options, naming the option', async () => {
+    // The swarm's assembly error carries the transport's message.
+    await assert.rejects(make([], [quic({ maxStreamData: -1 })]), /invalid option maxStreamData=-1: expected an integer from 0 to 4294967295/)
+    await assert.rejects(make([], [quic({ handshakeTimeout: 0 })]), /invalid option handshakeTimeout=0/)
+    await assert.rejects(make([], [quic({ ipv4: false, ipv6: false })]), /invalid option ipv4=false/)
+  })
+
+  it('a process with a closed QUIC swarm exits on its own, its UDP sockets released', async () => {
     const script = fileURLToPath(new URL('./fixtures/quic-exit.js', import.meta.url))
-    const child = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, ['--expose-gc', script], { stdio: ['ignore', 'pipe', 'pipe'] })
     let out = ''
     child.stdout.on('data', (b: Buffer) => { out += b.toString() })
     child.stderr.on('data', (b: Buffer) => { out += b.toString() })
@@ -92,5 +99,7 @@ describe('quic()', () => {
     })
     assert.equal(code, 0, out)
     assert.match(out, /echoed over quic-v1/)
+    // Linux only: the fixture counts UDP sockets through /proc.
+    if (process.platform === 'linux') assert.match(out, /udp sockets left after close: 0$/m, 'every UDP socket (listening and dialing) is released')
   })
 })

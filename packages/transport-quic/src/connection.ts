@@ -1,0 +1,53 @@
+import { AbstractMultiaddrConnection } from '@libp2p/utils'
+import { multiaddr } from '@multiformats/multiaddr'
+import type { NativeConnection } from './binding.js'
+import type { Logger } from '@libp2p/interface'
+import type { SendResult } from '@libp2p/utils'
+
+export interface QuicMultiaddrConnectionInit {
+  connection: NativeConnection
+  direction: 'inbound' | 'outbound'
+  log: Logger
+  /** When the QUIC handshake began (ms since the epoch), so the upgrader's handshake duration includes it. */
+  openedAt?: number
+}
+
+/**
+ * A QUIC connection as a js-libp2p v3 MultiaddrConnection, for `Upgrader.adoptSecured`. It carries no bytes of its
+ * own (streams do); it reports the connection's end and closes it. `remoteAddr` ends in the remote's `/p2p/<id>`,
+ * proven by its TLS certificate.
+ */
+export class QuicMultiaddrConnection extends AbstractMultiaddrConnection {
+  readonly connection: NativeConnection
+
+  constructor (init: QuicMultiaddrConnectionInit) {
+    super({ remoteAddr: multiaddr(init.connection.remoteMultiaddr()), direction: init.direction, log: init.log })
+    this.connection = init.connection
+    if (init.openedAt !== undefined) this.timeline.open = init.openedAt
+    // closed() resolves whoever closed it (either side, idle timeout, endpoint close); never rejects.
+    init.connection.closed().then(() => { this.onTransportClosed() }, (err: unknown) => {
+      this.onTransportClosed(err instanceof Error ? err : new Error(String(err)))
+    })
+  }
+
+  sendData (): SendResult {
+    throw new Error('a QUIC connection carries bytes on its streams only')
+  }
+
+  sendReset (): void {
+    this.connection.abort()
+  }
+
+  sendPause (): void {
+    // quinn's flow control applies per stream; there is nothing to pause here
+  }
+
+  sendResume (): void {
+    // see sendPause
+  }
+
+  async sendClose (): Promise<void> {
+    // The binding has no graceful close: CONNECTION_CLOSE at once. Streams were closed first by the muxer.
+    this.connection.abort()
+  }
+}

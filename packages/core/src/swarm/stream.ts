@@ -1,5 +1,5 @@
 import { Duplex } from 'node:stream'
-import { ConnectionClosedError, DeadlineExceededError, InvalidOptionError, StreamClosedError, StreamResetError, toError } from '../errors.js'
+import { ConnectionClosedError, DeadlineExceededError, InvalidOptionError, StreamClosedError, StreamResetError, describe, errorIs, toError } from '../errors.js'
 import type { Clock, TimerHandle } from '../interfaces/clock.js'
 import type { Conn, Deadline, Stream, StreamStats, StreamStatus } from '../interfaces/connection.js'
 import type { Direction } from '../interfaces/gater.js'
@@ -517,7 +517,12 @@ export class SwarmStream implements Stream {
     return undefined
   }
 
-  #resetError (): StreamResetError {
+  #resetError (): Error {
+    // The connection went away under the stream (a failed keep-alive, an aborted connection): say so, rather than
+    // report a reset the application never asked for.
+    if (this.#resetBy === 'local' && errorIs(this.#resetCause, 'ConnectionClosedError')) {
+      return new ConnectionClosedError(`the connection under the stream was lost: ${describe(this.#resetCause)}`, { cause: this.#resetCause })
+    }
     return new StreamResetError(this.#resetBy ?? 'local', this.#resetCause)
   }
 

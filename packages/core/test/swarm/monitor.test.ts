@@ -40,15 +40,21 @@ describe('connection monitor: liveness pings and idle timeout', () => {
     assert.equal(a.connectedness(b.localPeer), 'connected')
   })
 
-  it('aborts a connection whose peer vanished without closing (a frozen link)', async () => {
+  it('aborts a connection whose peer vanished without closing (a frozen link), failing its streams as lost', async () => {
     const { a, b, clock, network } = await pair({ livenessInterval: 1_000, livenessTimeout: 500 })
-    await a.dialPeer(b.localPeer)
+    b.setStreamHandler(() => {})
+    const stream = await a.newStream(b.localPeer)
     network.freeze(network.links[0])
     clock.advance(1_000) // the ping goes out and is never delivered
     await settle()
     assert.equal(a.connectedness(b.localPeer), 'connected', 'not before the liveness timeout')
     clock.advance(500)
     await waitFor(() => a.connectedness(b.localPeer) === 'notConnected', 'the vanished peer to be dropped')
+    await assert.rejects(stream.read(), (err: Error) => {
+      assert.equal(err.name, 'ConnectionClosedError')
+      assert.match(err.message, /did not answer a keep-alive ping/)
+      return true
+    })
   })
 
   it('closes connections idle for the idle timeout, and keeps those with a stream', async () => {

@@ -45,7 +45,9 @@ describe('the packages as published', () => {
 
   it('packs core, the transports and every other published package', () => {
     const names = packages.map(p => p.name)
-    for (const required of ['@tswarm/core', '@tswarm/transport-tcp', '@tswarm/transport-quic']) assert.ok(names.includes(required), `${required} is not packed`)
+    for (const required of ['@tswarm/core', '@tswarm/transport-tcp', '@tswarm/transport-quic', '@tswarm/gater', '@tswarm/metrics', '@tswarm/host']) {
+      assert.ok(names.includes(required), `${required} is not packed`)
+    }
   })
 
   it('every packed package resolves with its types for ESM consumers (arethetypeswrong)', async () => {
@@ -57,7 +59,7 @@ describe('the packages as published', () => {
     }
   })
 
-  it('installs from the tarballs alone into a fresh project, and two nodes built there connect', async () => {
+  it('installs from the tarballs alone into a fresh project, where a TCP + QUIC + gater + metrics node connects to another', async () => {
     const app = join(work, 'app')
     await run('mkdir', ['-p', app])
     const deps = Object.fromEntries(packages.map(p => [p.name, `file:${p.tarball ?? ''}`]))
@@ -71,24 +73,37 @@ describe('the packages as published', () => {
       import { AddrTTL, createSwarm } from '@tswarm/core'
       import { tcp } from '@tswarm/transport-tcp'
       import { quic } from '@tswarm/transport-quic'
-      const server = await createSwarm({ modules: [tcp(), quic()], listen: ['/ip4/127.0.0.1/tcp/0', '/ip4/127.0.0.1/udp/0/quic-v1'] })
+      import { blockList, inboundLimits } from '@tswarm/gater'
+      import { metrics } from '@tswarm/metrics'
+      const m = metrics()
+      const blocks = blockList()
+      const server = await createSwarm({
+        modules: [tcp(), quic(), m, blocks, inboundLimits()],
+        listen: ['/ip4/127.0.0.1/tcp/0', '/ip4/127.0.0.1/udp/0/quic-v1']
+      })
       server.setStreamHandler(async stream => {
         await server.negotiateInbound(stream, ['/hello/1.0.0'])
         await stream.write('hello from a packed tswarm')
         await stream.closeWrite()
       })
-      const client = await createSwarm({ modules: [tcp(), quic()] })
+      const client = await createSwarm({ modules: [tcp(), quic(), m] })
       client.peerstore.addAddrs(server.localPeer, server.listenAddresses(), AddrTTL.PERMANENT)
       const stream = await client.newStream(server.localPeer, { protocols: ['/hello/1.0.0'] })
       let text = ''
       for await (const chunk of stream) text += new TextDecoder().decode(chunk)
-      console.log(JSON.stringify({ text, transport: stream.conn.stat().transport }))
+      const counted = m.of(server).bandwidth.getBandwidthForProtocol('/hello/1.0.0').totalOut
+      const scraped = (await m.of(server).scrape()).includes('libp2p_swarm_connections_opened_total')
+      await blocks.list.blockPeer(client.localPeer.toString())
+      console.log(JSON.stringify({ text, transport: stream.conn.stat().transport, counted, scraped, blockedClosed: server.connsToPeer(client.localPeer).length === 0 }))
       await client.close()
       await server.close()
     `)
     const { stdout } = await run(process.execPath, ['main.js'], { cwd: app, env, timeout: 60_000 })
-    const result = JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as { text?: string, transport?: string }
+    const result = JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as { text?: string, transport?: string, counted?: number, scraped?: boolean, blockedClosed?: boolean }
     assert.equal(result.text, 'hello from a packed tswarm')
     assert.equal(result.transport, 'quic-v1', 'a TCP + QUIC node should reach a TCP + QUIC node over QUIC first')
+    assert.equal(result.counted, 'hello from a packed tswarm'.length, 'the packed metrics counted the bytes sent')
+    assert.equal(result.scraped, true, 'the packed metrics expose the swarm series')
+    assert.equal(result.blockedClosed, true, 'blocking a connected peer with the packed gater closed its connection')
   })
 })

@@ -47,7 +47,8 @@ export const DEFAULT_RESOURCE_LIMITS = Object.freeze({
   streamMemory: 64 * 1024
 })
 
-type Numeric = typeof DEFAULT_RESOURCE_LIMITS
+/** Every numeric limit, filled in. */
+export type ResolvedResourceLimits = typeof DEFAULT_RESOURCE_LIMITS
 
 /** Counts by key that never go below zero and forget keys at zero, so they do not grow with every peer seen. */
 class Counter {
@@ -71,7 +72,7 @@ function ipOf (addr: Multiaddr): string | undefined {
  * and subnets are counted apart and never refused (go's allowlist, simplified: no separate allowlist limits).
  */
 export class LimitResourceManager implements ResourceManager {
-  readonly #limits: Numeric
+  readonly #limits: ResolvedResourceLimits
   readonly #allowedPeers: Set<string>
   readonly #allowedSubnets = new BlockList()
   #conns = 0
@@ -92,7 +93,7 @@ export class LimitResourceManager implements ResourceManager {
       if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) throw new InvalidOptionError(`limits.${key}`, value, 'a whole number >= 0')
       resolved[key] = value
     }
-    this.#limits = Object.freeze(resolved) as Numeric
+    this.#limits = Object.freeze(resolved) as ResolvedResourceLimits
     this.#allowedPeers = new Set(limits.allowList?.peers ?? [])
     for (const subnet of limits.allowList?.subnets ?? []) {
       const [ip, bits] = subnet.split('/')
@@ -105,7 +106,7 @@ export class LimitResourceManager implements ResourceManager {
     }
   }
 
-  get limits (): Readonly<Numeric> {
+  get limits (): Readonly<ResolvedResourceLimits> {
     return this.#limits
   }
 

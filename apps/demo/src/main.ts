@@ -6,10 +6,13 @@ import { CliError, help, output, parse } from './cli.js'
 import { blockCmd, unblockCmd } from './commands/block.js'
 import { echo } from './commands/echo.js'
 import { id } from './commands/id.js'
+import { peers } from './commands/peers.js'
+import { perf } from './commands/perf.js'
+import { ping } from './commands/ping.js'
 import { start } from './commands/start.js'
 import type { Command } from './cli.js'
 
-const COMMANDS: Command[] = [start, id, echo, blockCmd, unblockCmd]
+const COMMANDS: Command[] = [start, id, ping, echo, perf, peers, blockCmd, unblockCmd]
 
 function usage (): string {
   return ['usage: tswarm <command> [options]', '', 'commands:',
@@ -17,7 +20,15 @@ function usage (): string {
     '', 'tswarm <command> --help shows a command\'s options; with no command, tswarm runs start.'].join('\n')
 }
 
+/** js-libp2p v3 needs Node 22 (Promise.withResolvers); on an older Node it fails deep inside a handshake instead. */
+const MIN_NODE_MAJOR = 22
+
 async function main (argv: string[]): Promise<void> {
+  const major = Number(process.versions.node.split('.')[0])
+  if (major < MIN_NODE_MAJOR) {
+    throw new CliError(`tswarm needs Node ${MIN_NODE_MAJOR} or later, this is Node ${process.versions.node}; run it through npm ` +
+      '(npm start, npm run tswarm -- <command>), which uses the project\'s own Node 22')
+  }
   if (argv[0] === 'help' || argv[0] === '--help' || argv[0] === '-h') {
     console.log(usage())
     return

@@ -1,12 +1,14 @@
 import { mkdir } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
-import { AddrTTL, createSwarm, loadOrCreateIdentity, parseMultiaddr, parsePeerId } from '@tswarm/core'
+import { AddrTTL, loadOrCreateIdentity, parseMultiaddr, parsePeerId } from '@tswarm/core'
+import { createHost, persistentPeerstore } from '@tswarm/host'
 import { blockList, inboundLimits } from '@tswarm/gater'
 import { metrics } from '@tswarm/metrics'
 import { quic } from '@tswarm/transport-quic'
 import { tcp } from '@tswarm/transport-tcp'
 import { CliError } from './cli.js'
 import type { PeerId, Swarm, SwarmModule } from '@tswarm/core'
+import type { Host } from '@tswarm/host'
 import type { BlockListModule } from '@tswarm/gater'
 import type { MetricsModule } from '@tswarm/metrics'
 
@@ -25,6 +27,7 @@ export function dataDirOf (option: string | undefined): string {
 }
 
 export interface Node {
+  host: Host
   swarm: Swarm
   metrics: MetricsModule
   /** The persisted block list, for nodes that keep state in the data directory. */
@@ -53,24 +56,32 @@ export async function startNode (options: NodeOptions): Promise<Node> {
     : await loadOrCreateIdentity(join(options.dataDir, 'identity.key'))
   const m = metrics(options.metricsPort === undefined ? {} : { http: { port: options.metricsPort, host: '127.0.0.1' } })
   const modules: SwarmModule[] = [tcp(), quic(), m]
-  // Block rules live with the identity; inbound limits protect a node on a public address from floods.
+  // Block rules and known peers live with the identity; inbound limits protect a node on a public address from floods.
   const blocks = ephemeral ? undefined : blockList({ path: join(options.dataDir, 'block-list') })
-  if (blocks !== undefined) modules.push(blocks, inboundLimits())
-  let swarm: Swarm
+  if (blocks !== undefined) modules.push(blocks, inboundLimits(), persistentPeerstore({ path: join(options.dataDir, 'peerstore') }))
+  let host: Host
   try {
-    swarm = await createSwarm({ privateKey: identity.privateKey, modules, listen: options.listen })
+    host = await createHost({
+      privateKey: identity.privateKey,
+      modules,
+      listen: options.listen,
+      host: {
+      agentVersion: `tswarm-demo/0.1.0 node/${process.versions.node}`,
+      // The demo answers `tswarm perf`; the cap matches the most the perf command asks for.
+      perf: { enabled: true, maxSendBytes: 16 * 1024 * 1024 * 1024 }
+    }
+  })
   } catch (err) {
     if (err instanceof Error && /lock/i.test(err.message)) {
       throw new CliError(`the data directory ${options.dataDir} is in use by a running node; stop it first, or use another --data-dir`)
     }
     throw err
   }
-  swarm.setStreamHandler(async stream => {
-    await swarm.negotiateInbound(stream, [ECHO])
+  host.handle(ECHO, async stream => {
     for await (const chunk of stream) await stream.write(chunk)
     await stream.closeWrite()
   })
-  return { swarm, metrics: m, blocks, created: identity.created, dataDir: options.dataDir }
+  return { host, swarm: host.swarm, metrics: m, blocks, created: identity.created, dataDir: options.dataDir }
 }
 
 /** A peer's address from the command line: it must end in /p2p/<peer id>; recorded in the swarm's peerstore. */

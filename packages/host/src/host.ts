@@ -7,7 +7,7 @@ import { DuplicateProtocolHandlerError, HostClosedError, StreamLimitExceededErro
 import { IdentifyService } from './identify/identify.js'
 import { PerfService } from './perf/perf.js'
 import { PingService } from './ping/ping.js'
-import { OptimisticStream } from './stream/optimistic-stream.js'
+import { OptimisticStream, QUIC_END_OF_STREAM_DELAY } from './stream/optimistic-stream.js'
 import { HOST_CONFIG } from './tokens.js'
 import type { HostConfig } from './config.js'
 import type { PerfResult, PerfRunOptions } from './perf/perf.js'
@@ -244,6 +244,9 @@ export class Host {
       return new OptimisticStream(raw, protocol, {
         clock: this.#clock,
         negotiationTimeout: this.swarm.config.protocolNegotiationTimeout,
+        // js-libp2p's QUIC listener hands the stream to its handler a native write completion after it confirmed;
+        // an end of stream arriving before that is lost to the handler (see OptimisticStream)
+        endOfStreamDelay: conn.stat().muxer === 'quic' ? QUIC_END_OF_STREAM_DELAY : 0,
         onFailure: err => { this.#log('optimistic selection of %s with %p failed: %e', protocol, conn.remotePeer, err) }
       })
     }

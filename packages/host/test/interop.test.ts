@@ -7,10 +7,11 @@ import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify, identifyPush } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
 import { tcp as stockTcp } from '@libp2p/tcp'
+import { AddrTTL } from '@tswarm/core'
 import { quic } from '@tswarm/transport-quic'
 import { tcp } from '@tswarm/transport-tcp'
 import { createLibp2p } from 'libp2p'
-import { IDENTIFY_PROTOCOL, IDENTIFY_PUSH_PROTOCOL, IdentifyMetadata, PING_PROTOCOL, createHost } from '../src/index.js'
+import { IDENTIFY_PROTOCOL, IDENTIFY_PUSH_PROTOCOL, IdentifyMetadata, OptimisticStream, PING_PROTOCOL, createHost } from '../src/index.js'
 import { readAll, waitFor } from './helpers.js'
 import type { Host } from '../src/index.js'
 import type { Identify, IdentifyPush } from '@libp2p/identify'
@@ -66,6 +67,9 @@ for (const v of variants) {
         transports: [stockTcp(), stockQuic()],
         connectionEncrypters: [noise()],
         streamMuxers: [yamux()],
+        // the fresh-connection tests below reconnect many times a second; the default (5 a second per remote host)
+        // would refuse them
+        connectionManager: { inboundConnectionThreshold: 1000 },
         services: { identify: identify(), identifyPush: identifyPush({ debounce: 50 }), ping: ping() }
       })
       await stock.handle(ECHO, stockEcho)
@@ -183,6 +187,47 @@ for (const v of variants) {
       const echoed = await reading
       assert.equal(echoed.byteLength, PAYLOAD.byteLength)
       assert.equal(sha(echoed), sha(PAYLOAD))
+    })
+
+    /** Each round on a fresh connection: the stock listener is busiest (identify both ways) right after connecting. */
+    async function freshConnection (): Promise<void> {
+      if (host.swarm.connectedness(stock.peerId) === 'connected') await disconnect()
+      // dialPeer, not connect: the stream must open while identify still runs, as an application's first one does
+      host.peerstore.addAddrs(stock.peerId, stock.getMultiaddrs(), AddrTTL.TEMP)
+      await host.swarm.dialPeer(stock.peerId)
+    }
+
+    /** One echo of `message` on an optimistic stream closed for writing right away, on the current connection. */
+    async function shortEcho (message: string, round: number): Promise<void> {
+      const stream = await host.newStream(stock.peerId, ECHO)
+      assert.ok(stream instanceof OptimisticStream)
+      // a stock handler that never sees our end of stream never ends its own: fail instead of hanging
+      stream.setReadDeadline(Date.now() + 5000)
+      if (message !== '') await stream.write(message)
+      await stream.closeWrite()
+      const echoed = await readAll(stream).catch((err: unknown) => {
+        throw new Error(`round ${round}: the echo did not end: ${String(err)}`, { cause: err })
+      })
+      assert.equal(utf8.decode(echoed), message, `round ${round}`)
+    }
+
+    it('a short optimistic echo with closeWrite completes, 20 times, each on a fresh connection', async () => {
+      for (let i = 0; i < 20; i++) {
+        await freshConnection()
+        await shortEcho(`message ${i}`, i)
+      }
+    })
+
+    it('a short optimistic echo with closeWrite completes, 20 times on one connection', async () => {
+      await freshConnection()
+      for (let i = 0; i < 20; i++) await shortEcho(`message ${i}`, i)
+    })
+
+    it('an optimistic stream closed for writing with nothing written ends on the stock side too, 10 times', async () => {
+      for (let i = 0; i < 10; i++) {
+        await freshConnection()
+        await shortEcho('', i)
+      }
     })
   })
 }

@@ -40,7 +40,7 @@ function blockCommand (block: boolean): Command {
         const blocked = { peers: list.blockedPeers().map(String), addrs: list.blockedAddrs().map(String), subnets: list.blockedSubnets().map(String) }
         out.result(`${block ? 'blocked' : 'unblocked'} ${kind} ${target}`, { action: name, kind, target, blocked })
       } finally {
-        await node.swarm.close()
+        await node.host.close()
       }
     }
   }

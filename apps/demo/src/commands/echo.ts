@@ -15,7 +15,7 @@ export const echo: Command = {
     try {
       const peer = targetOf(node.swarm, target)
       const started = performance.now()
-      const stream = await node.swarm.newStream(peer, { protocols: [ECHO] }).catch(err => {
+      const stream = await node.host.newStream(peer, ECHO).catch(err => {
         throw new CliError(`could not reach ${peer.toString()}: ${firstLine(err)}`)
       })
       await stream.write(text)
@@ -25,7 +25,7 @@ export const echo: Command = {
       out.result(`echo from ${peer.toString()} over ${stream.conn.stat().transport}: ${reply} (${ms.toFixed(1)} ms)`,
         { peer: peer.toString(), transport: stream.conn.stat().transport, reply, ms })
     } finally {
-      await node.swarm.close()
+      await node.host.close()
     }
   }
 }

@@ -49,7 +49,7 @@ export const start: Command = {
     await stopped
     clearInterval(status)
     if (inPlace) process.stdout.write('\n')
-    await swarm.close()
+    await node.host.close()
     out.result('stopped', { event: 'stopped' })
   }
 }

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
-import { AddrTTL, createSwarm, errorIs } from '@tswarm/core'
+import { AddrTTL, SystemClock, createSwarm, errorIs } from '@tswarm/core'
 import { tcp } from '@tswarm/transport-tcp'
 import { MULTISTREAM_PROTOCOL, OptimisticStream, lengthPrefixed } from '../../src/index.js'
-import { LOOPBACK_TCP, closeAll, echo, readAll, tcpHost, waitFor } from '../helpers.js'
+import { LOOPBACK_TCP, closeAll, echo, readAll, sleep, tcpHost, waitFor } from '../helpers.js'
 import type { Host } from '../../src/index.js'
 import type { Stream, Swarm } from '@tswarm/core'
 
@@ -109,6 +109,50 @@ describe('optimistic protocol selection', () => {
       await stream.closeWrite()
       assert.equal(new TextDecoder().decode(await readAll(stream)), `message ${i}`)
     }
+  })
+
+  it('closeWrite with nothing written sends the proposal alone and holds the end of stream until the confirmation', async () => {
+    // js-libp2p listeners lose an end of stream that arrives with the proposal (see OptimisticStream)
+    const before = silentStreams.length
+    const stream = await client.newStream(silent.localPeer, PROTO)
+    const closing = stream.closeWrite()
+    await waitFor(() => silentStreams.length > before, 'the stream to reach the silent swarm')
+    const proposal = lengthPrefixed(utf8.encode(`${MULTISTREAM_PROTOCOL}\n`), utf8.encode(`${PROTO}\n`))
+    const raw = silentStreams[before]
+    assert.deepEqual(await readAtLeast(raw, proposal.byteLength), Buffer.from(proposal))
+    await assert.rejects(closing, { name: 'ProtocolNegotiationError' })
+    // had the end of stream gone out, this read would return null; the failed negotiation resets the stream instead
+    await assert.rejects(raw.read(), { name: 'StreamResetError' })
+  })
+
+  it('holds the end of stream endOfStreamDelay after the confirmation, and no longer', async () => {
+    const DELAY = 300
+    const conn = await client.swarm.dialPeer(server.peerId)
+    const open = async (): Promise<OptimisticStream> => new OptimisticStream(await conn.newStream(), PROTO, {
+      clock: new SystemClock(),
+      negotiationTimeout: 5000,
+      endOfStreamDelay: DELAY
+    })
+
+    // closed right away: the end of stream waits for the confirmation, then for the delay
+    const first = await open()
+    const started = Date.now()
+    await first.write('held')
+    await first.closeWrite()
+    const held = Date.now() - started
+    assert.ok(held >= DELAY - 5, `closeWrite returned after ${held} ms, expected at least ${DELAY}`)
+    assert.equal(new TextDecoder().decode(await readAll(first)), 'held')
+
+    // closed once the delay has passed since the confirmation: nothing more to wait for
+    const second = await open()
+    await second.write('late')
+    assert.equal(new TextDecoder().decode(await second.read() ?? new Uint8Array(0)), 'late')
+    await sleep(DELAY)
+    const closing = Date.now()
+    await second.closeWrite()
+    const late = Date.now() - closing
+    assert.ok(late < DELAY / 2, `closeWrite after the delay still took ${late} ms`)
+    assert.equal((await readAll(second)).byteLength, 0)
   })
 
   it('works through toDuplex and async iteration', async () => {

@@ -1,7 +1,4 @@
-import {
-  AddrTTL, CLOCK, DialTimeoutError, InvalidOptionError, LOGGER, NoConnectionError, PRIVATE_KEY, SwarmError, Swarm,
-  inject, injectable, parseMultiaddr, timeoutSignal, toError
-} from '@tswarm/core'
+import { AddrTTL, CLOCK, DialTimeoutError, InvalidOptionError, LOGGER, NoConnectionError, PRIVATE_KEY, Swarm, SwarmError, inject, injectable, parseMultiaddr, raceAbort, timeoutSignal, toError } from '@tswarm/core'
 import { positiveInt } from './config.js'
 import { DuplicateProtocolHandlerError, HostClosedError, StreamLimitExceededError } from './errors.js'
 import { IdentifyService } from './identify/identify.js'
@@ -232,7 +229,7 @@ export class Host {
         chosen = protocols[0]
       } else {
         // go's basic host: identify first (cheaper than negotiating), then pick what the peer is known to support
-        await raceSignal(this.identify.identifyWait(conn), options.signal)
+        await raceAbort(this.identify.identifyWait(conn), options.signal)
         chosen = this.peerstore.supportsProtocols(conn.remotePeer, protocols)[0]
       }
     }
@@ -268,7 +265,7 @@ export class Host {
     this.#assertOpen('connect')
     if (addrs.length > 0) this.peerstore.addAddrs(peer, addrs.map(parseMultiaddr), AddrTTL.TEMP)
     const conn = await this.swarm.dialPeer(peer, options)
-    await raceSignal(this.identify.identifyWait(conn), options.signal)
+    await raceAbort(this.identify.identifyWait(conn), options.signal)
     return conn
   }
 
@@ -349,18 +346,3 @@ export function countStreams (conn: Conn, protocol: string, direction: Direction
   return n
 }
 
-/** `promise`, or a rejection with the signal's reason as soon as it aborts. */
-export async function raceSignal<T> (promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (signal === undefined) return await promise
-  signal.throwIfAborted()
-  let onAbort = (): void => {}
-  const aborted = new Promise<never>((_resolve, reject) => {
-    onAbort = () => { reject(signal.reason) }
-    signal.addEventListener('abort', onAbort, { once: true })
-  })
-  try {
-    return await Promise.race([promise, aborted])
-  } finally {
-    signal.removeEventListener('abort', onAbort)
-  }
-}

@@ -1,6 +1,6 @@
 import { MuxerClosedError, TypedEventEmitter } from '@libp2p/interface'
 import { AbstractStream } from '@libp2p/utils'
-import { StreamResetError } from '@tswarm/core'
+import { StreamResetError, raceAbort } from '@tswarm/core'
 import type { NativeConnection, NativeStream } from './binding.js'
 import type { AbortOptions, ComponentLogger, CreateStreamOptions, EventHandler, Logger, MessageStream, StreamMuxer, StreamMuxerEvents, StreamMuxerFactory, StreamMuxerStatus } from '@libp2p/interface'
 import type { SendResult } from '@libp2p/utils'
@@ -288,7 +288,7 @@ export class QuicStream extends AbstractStream {
       // a waiter that left through its signal must not turn a later failure into an unhandled rejection
       this.#flushed.promise.catch(ignore)
     }
-    await raceSignal(this.#flushed.promise, options?.signal)
+    await raceAbort(this.#flushed.promise, options?.signal)
   }
 
   #settleFlush (): void {
@@ -346,7 +346,7 @@ export class QuicStreamMuxer extends TypedEventEmitter<StreamMuxerEvents<QuicStr
     const opening = this.#connection.outboundStream()
     let native: NativeStream
     try {
-      native = await raceSignal(opening, options?.signal)
+      native = await raceAbort(opening, options?.signal)
     } catch (err) {
       // The open cannot be cancelled: a stream it yields later is reset (the remote never saw it).
       opening.then(discard, ignore)
@@ -364,7 +364,7 @@ export class QuicStreamMuxer extends TypedEventEmitter<StreamMuxerEvents<QuicStr
     this.status = 'closing'
     try {
       // Graceful: every stream's write side flushes and finishes; the connection close that follows ends them all.
-      await raceSignal(Promise.all(this.streams.map(async s => { await s.close(options) })), options?.signal)
+      await raceAbort(Promise.all(this.streams.map(async s => { await s.close(options) })), options?.signal)
     } finally {
       this.status = 'closed'
     }
@@ -440,18 +440,3 @@ function discard (native: NativeStream): void {
   native.stopRead().catch(ignore)
 }
 
-/** `promise`, or the signal's reason if it aborts first. */
-export async function raceSignal<T> (promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (signal === undefined) return promise
-  signal.throwIfAborted()
-  let onAbort = ignore
-  const aborted = new Promise<never>((_resolve, reject) => {
-    onAbort = () => { reject(signal.reason) }
-    signal.addEventListener('abort', onAbort, { once: true })
-  })
-  try {
-    return await Promise.race([promise, aborted])
-  } finally {
-    signal.removeEventListener('abort', onAbort)
-  }
-}

@@ -1,5 +1,5 @@
 import { Duplex } from 'node:stream'
-import { ProtocolNegotiationError, SwarmError, TimeoutError, timeoutSignal, toError } from '@tswarm/core'
+import { ProtocolNegotiationError, SwarmError, TimeoutError, raceAbort, timeoutSignal, toError } from '@tswarm/core'
 import { InvalidMessageError } from '../errors.js'
 import { BufferedReader, lengthPrefixed } from './reader.js'
 import type { AbortOptions } from '@libp2p/interface'
@@ -254,18 +254,7 @@ export class OptimisticStream implements Stream {
   async #awaitConfirmation (signal: AbortSignal | undefined): Promise<void> {
     const handshake = this.#handshake
     if (handshake === undefined) return
-    if (signal === undefined) return await handshake
-    signal.throwIfAborted()
-    let onAbort = (): void => {}
-    const aborted = new Promise<never>((_resolve, reject) => {
-      onAbort = () => { reject(signal.reason) }
-      signal.addEventListener('abort', onAbort, { once: true })
-    })
-    try {
-      await Promise.race([handshake, aborted])
-    } finally {
-      signal.removeEventListener('abort', onAbort)
-    }
+    await raceAbort(handshake, signal)
   }
 
   /** Waits out what is left of `endOfStreamDelay` after the confirmation (nothing once it passed). */

@@ -1,4 +1,4 @@
-import { Duplex } from 'node:stream'
+import { streamToDuplex } from './duplex.js'
 import { ConnectionClosedError, DeadlineExceededError, InvalidOptionError, StreamClosedError, StreamResetError, describe, errorIs, toError } from '../errors.js'
 import type { Clock, TimerHandle } from '../interfaces/clock.js'
 import type { Conn, Deadline, Stream, StreamStats, StreamStatus } from '../interfaces/connection.js'
@@ -6,6 +6,7 @@ import type { Direction } from '../interfaces/gater.js'
 import type { Reporter } from '../interfaces/reporter.js'
 import type { StreamScope } from '../interfaces/resources.js'
 import type { MuxedStream } from '../interfaces/transport.js'
+import type { Duplex } from 'node:stream'
 import type { AbortOptions, PeerId, StreamCloseEvent, StreamMessageEvent } from '@libp2p/interface'
 
 /** The default of {@link SwarmStreamInit.readBufferHighWater}: 256 KiB, one initial yamux window. */
@@ -391,36 +392,8 @@ export class SwarmStream implements Stream {
   toDuplex (): Duplex {
     if (this.#duplex !== undefined) return this.#duplex
     this.#startReading()
-    let pulling = false
-    const duplex = new Duplex({
-      read: () => {
-        if (pulling) return
-        pulling = true
-        this.read().then(chunk => {
-          pulling = false
-          duplex.push(chunk)
-        }, (err: unknown) => {
-          pulling = false
-          duplex.destroy(toError(err))
-        })
-      },
-      write: (chunk: Uint8Array, _encoding, callback) => {
-        this.write(chunk).then(() => { callback() }, (err: unknown) => { callback(toError(err)) })
-      },
-      final: callback => {
-        this.closeWrite().then(() => { callback() }, (err: unknown) => { callback(toError(err)) })
-      },
-      destroy: (err, callback) => {
-        if (err !== null) {
-          this.reset(err)
-          callback(err)
-          return
-        }
-        this.close().then(() => { callback(null) }, (e: unknown) => { callback(toError(e)) })
-      }
-    })
-    this.#duplex = duplex
-    return duplex
+    this.#duplex = streamToDuplex(this)
+    return this.#duplex
   }
 
   #startReading (): void {

@@ -1,9 +1,9 @@
-import { Duplex } from 'node:stream'
-import { ProtocolNegotiationError, SwarmError, TimeoutError, raceAbort, timeoutSignal, toError } from '@tswarm/core'
+import { ProtocolNegotiationError, SwarmError, TimeoutError, raceAbort, streamToDuplex, timeoutSignal, toError } from '@tswarm/core'
 import { InvalidMessageError } from '../errors.js'
 import { BufferedReader, lengthPrefixed } from './reader.js'
 import type { AbortOptions } from '@libp2p/interface'
 import type { Clock, Conn, Deadline, Direction, Stream, StreamStats, StreamStatus } from '@tswarm/core'
+import type { Duplex } from 'node:stream'
 
 /** The multistream-select protocol ID, sent first on every stream. */
 export const MULTISTREAM_PROTOCOL = '/multistream/1.0.0'
@@ -196,37 +196,8 @@ export class OptimisticStream implements Stream {
 
   /** The stream as a Node.js Duplex; same semantics as the swarm stream's. */
   toDuplex (): Duplex {
-    if (this.#duplex !== undefined) return this.#duplex
-    let pulling = false
-    const duplex = new Duplex({
-      read: () => {
-        if (pulling) return
-        pulling = true
-        this.read().then(chunk => {
-          pulling = false
-          duplex.push(chunk)
-        }, (err: unknown) => {
-          pulling = false
-          duplex.destroy(toError(err))
-        })
-      },
-      write: (chunk: Uint8Array, _encoding, callback) => {
-        this.write(chunk).then(() => { callback() }, (err: unknown) => { callback(toError(err)) })
-      },
-      final: callback => {
-        this.closeWrite().then(() => { callback() }, (err: unknown) => { callback(toError(err)) })
-      },
-      destroy: (err, callback) => {
-        if (err !== null) {
-          this.reset(err)
-          callback(err)
-          return
-        }
-        this.close().then(() => { callback(null) }, (e: unknown) => { callback(toError(e)) })
-      }
-    })
-    this.#duplex = duplex
-    return duplex
+    this.#duplex ??= streamToDuplex(this)
+    return this.#duplex
   }
 
   /** Sends the proposal with no data (first read, closeWrite, close). */

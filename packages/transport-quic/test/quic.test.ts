@@ -60,6 +60,13 @@ describe('quic()', () => {
     assert.deepEqual(s.listenAddresses().map(a => a.getComponents()[1].name), ['tcp'])
   })
 
+  it('lists no IPv6 link-local address among the dialable ones', async () => {
+    const s = await make(['/ip6/::/udp/0/quic-v1'], [quic()]).catch(() => undefined)
+    if (s === undefined) return // no IPv6 on this machine: nothing to check
+    const addrs = s.interfaceListenAddresses().map(String)
+    assert.ok(addrs.every(a => !/^\/ip6\/fe[89ab]/i.test(a)), addrs.join(', '))
+  })
+
   it('expands unspecified UDP listen addresses to the interfaces', async () => {
     const s = await make(['/ip4/0.0.0.0/udp/0/quic-v1'], [quic()])
     const addrs = s.interfaceListenAddresses().map(String)

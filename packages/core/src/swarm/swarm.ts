@@ -186,10 +186,15 @@ export class Swarm implements Network {
     return [...this.#listeners].flatMap(l => l.getAddrs())
   }
 
-  /** The listen addresses with `0.0.0.0` and `::` replaced by this machine's interface addresses. */
+  /**
+   * The listen addresses with `0.0.0.0` and `::` replaced by this machine's interface addresses. IPv6 link-local
+   * addresses are left out, whoever reported them (some transports expand listeners themselves): they are not
+   * dialable without a zone.
+   */
   interfaceListenAddresses (): Multiaddr[] {
     const seen = new Set<string>()
     return this.listenAddresses().flatMap(expandUnspecified).filter(a => {
+      if (isIp6LinkLocal(a)) return false
       const key = a.toString()
       if (seen.has(key)) return false
       seen.add(key)

@@ -1,22 +1,17 @@
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
-import { fileURLToPath } from 'node:url'
+import { LISTEN, killAll, runCli, spawnMain, stop } from './support.js'
 import type { ChildProcessWithoutNullStreams } from 'node:child_process'
 
-const MAIN = fileURLToPath(new URL('../src/main.js', import.meta.url))
-const children: ChildProcessWithoutNullStreams[] = []
-const LISTEN = ['--listen', '/ip4/127.0.0.1/tcp/0', '--listen', '/ip4/127.0.0.1/udp/0/quic-v1']
 
 interface Running { child: ChildProcessWithoutNullStreams, output: () => string }
 
 /** Starts the CLI; resolves once its output matches `pattern`. */
 async function spawnCli (args: string[], pattern: RegExp): Promise<Running & { match: RegExpMatchArray }> {
-  const child = spawn(process.execPath, [MAIN, ...args], { env: { ...process.env, INIT_CWD: '' } })
-  children.push(child)
+  const child = spawnMain(args)
   let out = ''
   const collect = (b: Buffer): void => { out += b.toString() }
   child.stdout.on('data', collect)
@@ -34,32 +29,12 @@ async function spawnCli (args: string[], pattern: RegExp): Promise<Running & { m
   return { child, output: () => out, match }
 }
 
-/** Runs a one-shot CLI command to its end. */
-async function runCli (args: string[]): Promise<{ code: number | null, stdout: string, stderr: string }> {
-  const child = spawn(process.execPath, [MAIN, ...args], { env: { ...process.env, INIT_CWD: '' } })
-  children.push(child)
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (b: Buffer) => { stdout += b.toString() })
-  child.stderr.on('data', (b: Buffer) => { stderr += b.toString() })
-  const code = await new Promise<number | null>((resolve, reject) => {
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`${args.join(' ')} did not finish in 60 s:\n${stdout}${stderr}`)) }, 60_000)
-    child.on('exit', c => { clearTimeout(timer); resolve(c) })
-  })
-  return { code, stdout, stderr }
-}
 
-async function stop (r: Running): Promise<number | null> {
-  if (r.child.exitCode !== null) return r.child.exitCode
-  const exited = new Promise<number | null>(resolve => { r.child.on('exit', code => { resolve(code) }) })
-  r.child.kill('SIGINT')
-  return exited
-}
 
 describe('the demo CLI', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'tswarm-demo-'))
   after(async () => {
-    for (const c of children) if (c.exitCode === null) c.kill('SIGKILL')
+    killAll()
     await rm(dir, { recursive: true, force: true })
   })
 
@@ -74,7 +49,7 @@ describe('the demo CLI', async () => {
     assert.equal(viaQuic.code, 0, viaQuic.stderr)
     const result = JSON.parse(viaQuic.stdout) as { transport: string, reply: string }
     assert.deepEqual({ transport: result.transport, reply: result.reply }, { transport: 'quic-v1', reply: 'hello' })
-    assert.equal(await stop(node), 0)
+    assert.equal(await stop(node.child), 0)
   })
 
   it('prints a status line with peers, connections by transport and bandwidth', async () => {
@@ -91,18 +66,18 @@ describe('the demo CLI', async () => {
     })
     assert.ok(status.totalIn >= 1000)
     assert.equal(typeof status.connections, 'object')
-    assert.equal(await stop(node), 0)
+    assert.equal(await stop(node.child), 0)
   })
 
   it('keeps its identity across runs, and `id` reads it', async () => {
     const first = await spawnCli([...LISTEN, '--data-dir', join(dir, 'c')], /peer ID (\w+)/)
-    assert.equal(await stop(first), 0)
+    assert.equal(await stop(first.child), 0)
     const id = await runCli(['id', '--data-dir', join(dir, 'c'), '--json'])
     assert.equal((JSON.parse(id.stdout) as { peerId: string }).peerId, first.match[1])
     const second = await spawnCli([...LISTEN, '--data-dir', join(dir, 'c')], /peer ID (\w+)/)
     assert.equal(second.match[1], first.match[1])
     assert.doesNotMatch(second.output(), /new identity/)
-    assert.equal(await stop(second), 0)
+    assert.equal(await stop(second.child), 0)
   })
 
   it('refuses a blocked address after a restart, and accepts it again once unblocked', async () => {
@@ -114,11 +89,11 @@ describe('the demo CLI', async () => {
     const refused = await runCli(['echo', node.match[1]])
     assert.notEqual(refused.code, 0)
     assert.match(refused.stderr, /^tswarm: could not reach \w+: /)
-    assert.equal(await stop(node), 0)
+    assert.equal(await stop(node.child), 0)
     assert.equal((await runCli(['unblock', '127.0.0.1', '--data-dir', data])).code, 0)
     node = await spawnCli([...LISTEN, '--data-dir', data], /listening on (\/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\/\w+)/)
     assert.equal((await runCli(['echo', node.match[1]])).code, 0)
-    assert.equal(await stop(node), 0)
+    assert.equal(await stop(node.child), 0)
   })
 
   it('gives one clear line and a non-zero exit for bad input, never a stack trace', async () => {

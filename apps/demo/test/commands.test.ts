@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { fileURLToPath } from 'node:url'
 import { noise } from '@chainsafe/libp2p-noise'
 import { quic } from '@chainsafe/libp2p-quic'
 import { yamux } from '@chainsafe/libp2p-yamux'
@@ -15,29 +13,16 @@ import type { Ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
+import { LISTEN, runCli, spawnMain, stop } from './support.js'
 import type { Stream } from '@libp2p/interface'
 import type { Libp2p } from 'libp2p'
 import type { ChildProcessWithoutNullStreams } from 'node:child_process'
 
-const MAIN = fileURLToPath(new URL('../src/main.js', import.meta.url))
-const LISTEN = ['--listen', '/ip4/127.0.0.1/tcp/0', '--listen', '/ip4/127.0.0.1/udp/0/quic-v1']
 
-async function runCli (args: string[]): Promise<{ code: number | null, stdout: string, stderr: string }> {
-  const child = spawn(process.execPath, [MAIN, ...args], { env: { ...process.env, INIT_CWD: '' } })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (b: Buffer) => { stdout += b.toString() })
-  child.stderr.on('data', (b: Buffer) => { stderr += b.toString() })
-  const code = await new Promise<number | null>((resolve, reject) => {
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`${args.join(' ')} did not finish in 60 s:\n${stdout}${stderr}`)) }, 60_000)
-    child.on('exit', c => { clearTimeout(timer); resolve(c) })
-  })
-  return { code, stdout, stderr }
-}
 
 /** A demo node started through the CLI with --json; resolves with its first (started) event. */
 async function startCli (dataDir: string): Promise<{ child: ChildProcessWithoutNullStreams, addrs: string[], peerId: string }> {
-  const child = spawn(process.execPath, [MAIN, ...LISTEN, '--data-dir', dataDir, '--json'], { env: { ...process.env, INIT_CWD: '' } })
+  const child = spawnMain([...LISTEN, '--data-dir', dataDir, '--json'])
   let out = ''
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => { reject(new Error(`the node did not start:\n${out}`)) }, 30_000)
@@ -54,12 +39,6 @@ async function startCli (dataDir: string): Promise<{ child: ChildProcessWithoutN
   })
 }
 
-async function stop (child: ChildProcessWithoutNullStreams): Promise<number | null> {
-  if (child.exitCode !== null) return child.exitCode
-  const exited = new Promise<number | null>(resolve => { child.on('exit', code => { resolve(code) }) })
-  child.kill('SIGINT')
-  return exited
-}
 
 async function stockEcho (stream: Stream): Promise<void> {
   for await (const chunk of stream) {

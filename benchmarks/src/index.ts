@@ -1,14 +1,17 @@
 /**
  * Runs every benchmark in this folder, one after the other (so they do not compete for the CPU), and prints their
- * results. `npm run bench -- --runs N` sets how many timed runs each benchmark makes.
+ * results. `npm run bench -- --runs N` sets how many timed runs each benchmark makes; `--only NAME` runs one.
  */
 import { cpus, platform, release, totalmem } from 'node:os'
 import { parseArgs } from 'node:util'
 import { dialDeadLive } from './dial-dead-live.js'
 import { metricsOverhead } from './metrics-overhead.js'
+import { sideBySide } from './side-by-side.js'
 
 interface BenchmarkOptions {
   runs: number
+  /** Run only the benchmark of this name. */
+  only?: string
 }
 
 interface Benchmark {
@@ -29,6 +32,11 @@ const benchmarks: Benchmark[] = [
     name: 'metrics-overhead',
     description: 'single-stream TCP throughput with @tswarm/metrics on vs off (target: on >= 0.95 x off)',
     run: metricsOverhead
+  },
+  {
+    name: 'side-by-side',
+    description: 'tswarm vs stock js-libp2p in separate processes: throughput, connection setup, idle memory; writes docs/benchmarks.md',
+    run: sideBySide
   }
 ]
 
@@ -37,12 +45,15 @@ const DEFAULT_RUNS = 5
 const MAX_RUNS = 100
 
 function parseOptions (): BenchmarkOptions {
-  const { values } = parseArgs({ options: { runs: { type: 'string' } }, strict: true })
+  const { values } = parseArgs({ options: { runs: { type: 'string' }, only: { type: 'string' } }, strict: true })
   const runs = values.runs === undefined ? DEFAULT_RUNS : Number(values.runs)
   if (!Number.isInteger(runs) || runs < 1 || runs > MAX_RUNS) {
     throw new Error(`--runs takes a whole number from 1 to ${MAX_RUNS}, not ${values.runs ?? ''}`)
   }
-  return { runs }
+  if (values.only !== undefined && !benchmarks.some(b => b.name === values.only)) {
+    throw new Error(`--only takes one of ${benchmarks.map(b => b.name).join(', ')}, not ${values.only}`)
+  }
+  return { runs, only: values.only }
 }
 
 /** One line so that results pasted elsewhere say what machine they came from. */
@@ -56,7 +67,7 @@ async function main (): Promise<void> {
   const options = parseOptions()
   console.log(`machine: ${machine()}`)
   console.log(`runs:    ${options.runs} per dialer`)
-  for (const b of benchmarks) {
+  for (const b of benchmarks.filter(b => options.only === undefined || b.name === options.only)) {
     console.log()
     console.log(`== ${b.name}: ${b.description}`)
     console.log()

@@ -1,0 +1,349 @@
+/**
+ * tswarm against the stock js-libp2p node (TCP + Noise + Yamux, and @chainsafe/libp2p-quic), each side in its own
+ * processes: a listener process (fixtures/listener.js) and, per run, a fresh dialer process (fixtures/dialer.js),
+ * both started here and spoken to with JSON lines. Runs alternate between the stacks (ABBA) so that drift on this
+ * shared machine hits both alike; every table cell is the median of the runs and their range. The table is printed
+ * and written to docs/benchmarks.md with the machine it was measured on.
+ */
+import { spawn } from 'node:child_process'
+import { writeFile } from 'node:fs/promises'
+import { cpus, release, totalmem } from 'node:os'
+import { fileURLToPath } from 'node:url'
+import { version as libp2pVersion } from 'libp2p/version'
+import { CHUNK } from './fixtures/messages.js'
+import type { DialerJob, DialerResult, ListenerJob, PeerInfo, ReadyMessage, Stack, Transport } from './fixtures/messages.js'
+import type { ChildProcessWithoutNullStreams } from 'node:child_process'
+
+export interface SideBySideOptions {
+  runs: number
+}
+
+const MIB = 2 ** 20
+const THROUGHPUT_BYTES = 256 * MIB
+const WARMUP_BYTES = 32 * MIB
+const CONNECTIONS = 100
+const CONNECT_WARMUP = 5
+/** Idle benchmark: 40 dialing nodes × 25 listening peers = 1 000 connections, one per (dialer, peer) pair. */
+const IDLE_DIALERS = 40
+const IDLE_PEERS = 25
+/** Caps on each child: a run over these is a hang, and its process is killed. */
+const READY_CAP_MS = 60_000
+const RUN_CAP_MS = 180_000
+const STOP_CAP_MS = 20_000
+
+const LISTENER = fileURLToPath(new URL('./fixtures/listener.js', import.meta.url))
+const DIALER = fileURLToPath(new URL('./fixtures/dialer.js', import.meta.url))
+const DOC = fileURLToPath(new URL('../../../docs/benchmarks.md', import.meta.url))
+
+/** A child process with its stdout split into JSON lines and its stderr kept for error messages. */
+class Child {
+  readonly proc: ChildProcessWithoutNullStreams
+  readonly exited: Promise<number | null>
+  #stderr = ''
+  #lines: unknown[] = []
+  #waiters: Array<() => void> = []
+
+  constructor (script: string, job: ListenerJob | DialerJob) {
+    this.proc = spawn(process.execPath, ['--expose-gc', script, JSON.stringify(job)], { stdio: ['pipe', 'pipe', 'pipe'] })
+    let buffered = ''
+    this.proc.stdout.setEncoding('utf8').on('data', (text: string) => {
+      buffered += text
+      let nl
+      while ((nl = buffered.indexOf('\n')) >= 0) {
+        const line = buffered.slice(0, nl)
+        buffered = buffered.slice(nl + 1)
+        if (line.trim() !== '') this.#lines.push(JSON.parse(line))
+        this.#wake()
+      }
+    })
+    // Kept (bounded) for the error message; not echoed, so a noisy library cannot garble the table.
+    this.proc.stderr.setEncoding('utf8').on('data', (text: string) => { this.#stderr = (this.#stderr + text).slice(-4000) })
+    this.exited = new Promise(resolve => {
+      this.proc.on('exit', code => { this.#wake(); resolve(code) })
+      this.proc.on('error', () => { this.#wake(); resolve(null) })
+    })
+  }
+
+  #wake (): void {
+    for (const w of this.#waiters.splice(0)) w()
+  }
+
+  /** The next JSON line, or an error naming the child's stderr when it exits first or the cap passes. */
+  async next<T> (capMs: number, what: string): Promise<T> {
+    const deadline = Date.now() + capMs
+    while (this.#lines.length === 0) {
+      if (this.proc.exitCode !== null || this.proc.signalCode !== null) {
+        throw new Error(`${what}: the process exited (${this.proc.exitCode ?? this.proc.signalCode}) without a result\n${this.#stderr}`)
+      }
+      const left = deadline - Date.now()
+      if (left <= 0) {
+        this.kill()
+        throw new Error(`${what}: no result within ${capMs} ms (killed)\n${this.#stderr}`)
+      }
+      await new Promise<void>(resolve => {
+        const timer = setTimeout(resolve, left)
+        this.#waiters.push(() => { clearTimeout(timer); resolve() })
+      })
+    }
+    return this.#lines.shift() as T
+  }
+
+  /** Waits for the exit and checks the code; kills the process if it does not exit in time. */
+  async done (what: string): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const code = await Promise.race([
+      this.exited,
+      new Promise<'timeout'>(resolve => { timer = setTimeout(() => { resolve('timeout') }, STOP_CAP_MS) })
+    ])
+    clearTimeout(timer)
+    if (code === 'timeout') {
+      this.kill()
+      throw new Error(`${what}: did not exit within ${STOP_CAP_MS} ms (killed)\n${this.#stderr}`)
+    }
+    if (code !== 0) throw new Error(`${what}: exit code ${code}\n${this.#stderr}`)
+  }
+
+  kill (): void {
+    if (this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill('SIGKILL')
+  }
+}
+
+/** Starts a listener process, runs one dialer process against it, stops both; returns the dialer's result. */
+async function runPair<R extends DialerResult> (listenerJob: ListenerJob, makeJob: (peers: PeerInfo[]) => DialerJob): Promise<R> {
+  const listener = new Child(LISTENER, listenerJob)
+  let dialer: Child | undefined
+  try {
+    const ready = await listener.next<ReadyMessage>(READY_CAP_MS, `${listenerJob.stack} listener`)
+    const job = makeJob(ready.peers)
+    dialer = new Child(DIALER, job)
+    const result = await dialer.next<R>(RUN_CAP_MS, `${job.stack} ${job.kind} dialer`)
+    await dialer.done(`${job.stack} ${job.kind} dialer`)
+    listener.proc.stdin.end()
+    await listener.done(`${listenerJob.stack} listener`)
+    return result
+  } finally {
+    // Whatever happened above, no child outlives its run.
+    dialer?.kill()
+    listener.kill()
+  }
+}
+
+// ---- statistics ----
+
+function median (xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b)
+  const mid = s.length >> 1
+  return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2
+}
+
+function quantile (xs: readonly number[], q: number): number {
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)]
+}
+
+// ---- the measurements ----
+
+/** One row of the table: a value per run for each stack. */
+interface Row {
+  metric: string
+  unit: string
+  /** Whether bigger is better (throughput) or smaller (time, memory). */
+  higherIsBetter: boolean
+  tswarm: number[]
+  stock: number[]
+  /** Raw Node TCP, where it applies. */
+  raw?: number[]
+  target?: number
+  digits: number
+}
+
+type Progress = (line: string) => void
+
+/** The ABBA order for run i: neither stack always goes first. */
+function order<T> (i: number, a: T, b: T): [T, T] {
+  return i % 2 === 0 ? [a, b] : [b, a]
+}
+
+async function throughputRows (runs: number, transport: Transport, streams: number, withRaw: boolean, target: number | undefined, log: Progress): Promise<Row> {
+  const row: Row = {
+    metric: `${transport.toUpperCase()} ${streams === 1 ? 'single stream' : `${streams} streams`}, upload`,
+    unit: 'MiB/s',
+    higherIsBetter: true,
+    tswarm: [],
+    stock: [],
+    raw: withRaw ? [] : undefined,
+    target,
+    digits: 0
+  }
+  for (let i = 0; i < runs; i++) {
+    const stacks: Stack[] = [...order<Stack>(i, 'tswarm', 'stock'), ...(withRaw ? ['raw' as const] : [])]
+    const line: string[] = []
+    for (const stack of stacks) {
+      const r = await runPair<DialerResult>({ stack, nodes: 1, transports: [transport] }, peers => ({
+        kind: 'throughput', stack, transport, target: peers[0], bytes: THROUGHPUT_BYTES, streams, warmupBytes: WARMUP_BYTES
+      }))
+      if (r.type !== 'throughput') throw new Error(`expected a throughput result, got ${r.type}`)
+      const mibs = r.bytes / MIB / r.seconds
+      const list = stack === 'raw' ? row.raw : row[stack]
+      list?.push(mibs)
+      line.push(`${stack} ${mibs.toFixed(0)} MiB/s (${(r.cpuMs / (r.bytes / MIB)).toFixed(1)} ms CPU/MiB)`)
+    }
+    log(`  ${row.metric} run ${i + 1}/${runs}: ${line.join(', ')}`)
+  }
+  return row
+}
+
+async function connectRows (runs: number, transport: Transport, target: number, log: Progress): Promise<Row[]> {
+  const med: Row = { metric: `${transport.toUpperCase()} connect + 1-byte RTT, median`, unit: 'ms', higherIsBetter: false, tswarm: [], stock: [], target, digits: 2 }
+  const p90: Row = { metric: `${transport.toUpperCase()} connect + 1-byte RTT, p90`, unit: 'ms', higherIsBetter: false, tswarm: [], stock: [], digits: 2 }
+  for (let i = 0; i < runs; i++) {
+    const line: string[] = []
+    for (const stack of order<Stack>(i, 'tswarm', 'stock')) {
+      const r = await runPair<DialerResult>({ stack, nodes: 1, transports: [transport] }, peers => ({
+        kind: 'connect', stack, transport, target: peers[0], count: CONNECTIONS, warmup: CONNECT_WARMUP
+      }))
+      if (r.type !== 'connect') throw new Error(`expected a connect result, got ${r.type}`)
+      if (stack === 'raw') continue
+      med[stack].push(median(r.ms))
+      p90[stack].push(quantile(r.ms, 0.9))
+      line.push(`${stack} median ${median(r.ms).toFixed(2)} ms p90 ${quantile(r.ms, 0.9).toFixed(2)} ms`)
+    }
+    log(`  ${transport} connect run ${i + 1}/${runs} (${CONNECTIONS} connections each): ${line.join(', ')}`)
+  }
+  return [med, p90]
+}
+
+async function idleRows (runs: number, log: Progress): Promise<Row[]> {
+  const rss: Row = { metric: 'RSS per idle TCP connection (dialer)', unit: 'KiB', higherIsBetter: false, tswarm: [], stock: [], target: 0.6, digits: 1 }
+  const heap: Row = { metric: 'JS heap per idle TCP connection (dialer)', unit: 'KiB', higherIsBetter: false, tswarm: [], stock: [], target: 0.6, digits: 1 }
+  for (let i = 0; i < runs; i++) {
+    const line: string[] = []
+    for (const stack of order<Stack>(i, 'tswarm', 'stock')) {
+      const r = await runPair<DialerResult>({ stack, nodes: IDLE_PEERS, transports: ['tcp'] }, peers => ({
+        kind: 'idle', stack, targets: peers, dialers: IDLE_DIALERS
+      }))
+      if (r.type !== 'idle') throw new Error(`expected an idle result, got ${r.type}`)
+      if (stack === 'raw') continue
+      if (r.connections !== IDLE_DIALERS * IDLE_PEERS) throw new Error(`${stack} held ${r.connections} connections, not ${IDLE_DIALERS * IDLE_PEERS}`)
+      rss[stack].push((r.rssAfter - r.rssBefore) / r.connections / 1024)
+      heap[stack].push((r.heapAfter - r.heapBefore) / r.connections / 1024)
+      line.push(`${stack} RSS ${rss[stack].at(-1)?.toFixed(1)} KiB heap ${heap[stack].at(-1)?.toFixed(1)} KiB per connection`)
+    }
+    log(`  idle run ${i + 1}/${runs} (${IDLE_DIALERS * IDLE_PEERS} connections): ${line.join(', ')}`)
+  }
+  return [rss, heap]
+}
+
+// ---- output ----
+
+function cell (xs: readonly number[] | undefined, digits: number): string {
+  if (xs === undefined || xs.length === 0) return '-'
+  const s = [...xs].sort((a, b) => a - b)
+  return `${median(s).toFixed(digits)} (${s[0].toFixed(digits)}–${s[s.length - 1].toFixed(digits)})`
+}
+
+function verdict (row: Row, ratio: number): string {
+  if (row.target === undefined) return '-'
+  const met = row.higherIsBetter ? ratio >= row.target : ratio <= row.target
+  return `${row.higherIsBetter ? '≥' : '≤'} ${row.target}× ${met ? 'met' : '**not met**'}`
+}
+
+function table (rows: Row[]): string {
+  const header = ['metric', 'unit', 'tswarm median (range)', 'js-libp2p median (range)', 'tswarm / stock', 'target', 'raw Node TCP']
+  const lines = [`| ${header.join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`]
+  for (const r of rows) {
+    const ratio = median(r.tswarm) / median(r.stock)
+    lines.push(`| ${[r.metric, r.unit, cell(r.tswarm, r.digits), cell(r.stock, r.digits), `${ratio.toFixed(2)}×`, verdict(r, ratio), cell(r.raw, r.digits)].join(' | ')} |`)
+  }
+  return lines.join('\n')
+}
+
+function machine (): string {
+  const cpu = cpus()
+  return `${cpu[0]?.model.trim() ?? 'unknown CPU'} × ${cpu.length} cores, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Node ${process.version}, Linux ${release()}`
+}
+
+function document (rows: Row[], runs: number, skipped: string[], log: string[]): string {
+  return `# Benchmarks: tswarm vs stock js-libp2p
+
+Measured ${new Date().toISOString().slice(0, 10)} on ${machine()} (shared machine), with js-libp2p ${libp2pVersion}.
+Regenerate with \`node benchmarks/dist/src/index.js --only side-by-side --runs ${runs}\` after a build; this file
+is written by that run.
+
+${table(rows)}
+
+Cells are the median of ${runs} runs per stack and, in parentheses, the lowest and highest run. "tswarm / stock" is
+the ratio of the medians; the targets are issue #10's (throughput: tswarm at least that many times stock; time and
+memory: tswarm at most that fraction of stock).${skipped.length > 0 ? `\n\nNot measured in this run: ${skipped.join('; ')}.` : ''}
+
+## How measured
+
+- **Processes.** Every run starts a fresh listener process and a fresh dialer process (\`benchmarks/src/fixtures/\`),
+  so the two ends never share a CPU-bound event loop and nothing carries over between runs. Runs alternate between
+  the stacks (tswarm first in even runs, stock first in odd ones). Loopback only (127.0.0.1).
+- **Stacks.** tswarm: \`createSwarm({ modules: [resourceLimits(…), tcp(), quic()] })\`, \`setStreamHandler\` +
+  \`negotiateInbound\`, \`newStream(peer, { protocols })\`. Stock: \`createLibp2p({ transports: [tcp(), quic()],
+  connectionEncrypters: [noise()], streamMuxers: [yamux()], connectionManager: { maxConnections: 2000,
+  inboundConnectionThreshold: 10000, maxIncomingPendingConnections: 1000 } })\`, \`handle()\` (stream limits 256) and
+  \`dialProtocol\`. QUIC on both sides is the same quinn addon (\`@chainsafe/libp2p-quic\`); over TCP both negotiate
+  Noise and Yamux. Each dialer process holds only the transport under test.
+- **Protocol.** \`/bench-sink/1.0.0\`: the listener reads the stream to its end and replies with the byte count.
+- **Throughput.** ${THROUGHPUT_BYTES / MIB} MiB per run in ${CHUNK / 1024} KiB writes, upload direction, after an
+  untimed ${WARMUP_BYTES / MIB} MiB warm-up on the same connection. Streams are opened and negotiated before the clock
+  starts; the clock stops when every stream's byte count has come back. With 8 or 64 streams the total is the same
+  ${THROUGHPUT_BYTES / MIB} MiB, split evenly. "raw Node TCP" is one \`net\` socket doing the same (writes, end,
+  count back): the limit of this loopback for one connection from Node.
+- **Connection establishment.** ${CONNECTIONS} fresh connections per run (after ${CONNECT_WARMUP} untimed ones),
+  one at a time: dial + security + muxer (TCP: Noise + Yamux; QUIC: its TLS) + first stream with protocol
+  negotiation + 1 byte written, half-close, and the count read back. Each connection is closed before the next
+  dial. Per run the median and p90 are taken; the table shows the median of those across runs.
+- **Idle connections.** ${IDLE_DIALERS} dialing nodes in one process each connect over TCP to each of
+  ${IDLE_PEERS} listening peers in the listener's process: ${IDLE_DIALERS * IDLE_PEERS} connections. One dialer
+  cannot hold 1 000 connections to one peer on either stack (\`dialPeer\`/\`dial\` reuse an open connection to
+  the same peer, so raising tswarm's \`connectionsPerPeer\` would not help), hence the grid of distinct peers. The
+  dialing nodes are created before the first measurement, so the figure is per connection, not per node: (after −
+  before) / ${IDLE_DIALERS * IDLE_PEERS}, each taken after two \`gc()\` calls (\`--expose-gc\`) 500 ms apart.
+  No connection limit is near: at most ${IDLE_DIALERS} connections per listening node, ${IDLE_PEERS} per dialing one.
+
+## Run log
+
+\`\`\`
+${log.join('\n')}
+\`\`\`
+`
+}
+
+export async function sideBySide (options: SideBySideOptions): Promise<void> {
+  const runs = options.runs
+  const log: string[] = []
+  const progress: Progress = line => { log.push(line); console.log(line) }
+  progress(`machine: ${machine()}; js-libp2p ${libp2pVersion}; ${runs} runs per stack, ABBA order`)
+  const rows: Row[] = []
+  const skipped: string[] = []
+  // Priority order from the issue: each section runs only if the ones before it worked, and a failure is reported
+  // as a skipped section rather than hiding the rows already measured.
+  const sections: Array<[string, () => Promise<Row[]>]> = [
+    ['TCP single-stream throughput', async () => [await throughputRows(runs, 'tcp', 1, true, 2.0, progress)]],
+    ['QUIC single-stream throughput', async () => [await throughputRows(runs, 'quic', 1, false, 1.5, progress)]],
+    ['TCP connection establishment', async () => connectRows(runs, 'tcp', 0.3, progress)],
+    ['QUIC connection establishment', async () => connectRows(runs, 'quic', 0.5, progress)],
+    ['TCP 8 streams throughput', async () => [await throughputRows(runs, 'tcp', 8, false, undefined, progress)]],
+    ['TCP 64 streams throughput', async () => [await throughputRows(runs, 'tcp', 64, false, 2.0, progress)]],
+    ['idle connection memory', async () => idleRows(runs, progress)]
+  ]
+  for (const [name, section] of sections) {
+    try {
+      rows.push(...await section())
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err)
+      progress(`${name} failed: ${message}`)
+      skipped.push(`${name} (failed: ${message.split('\n')[0]})`)
+      process.exitCode = 1
+    }
+  }
+  console.log()
+  console.log(table(rows))
+  await writeFile(DOC, document(rows, runs, skipped, log))
+  console.log()
+  console.log(`written to ${DOC}`)
+}

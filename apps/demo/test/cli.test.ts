@@ -39,9 +39,11 @@ describe('the demo CLI', async () => {
   })
 
   it('starts, prints its identity and dialable addresses, answers echo over TCP and QUIC, and stops on Ctrl-C', async () => {
-    const node = await spawnCli([...LISTEN, '--data-dir', join(dir, 'a')], /listening on (\/ip4\/127\.0\.0\.1\/udp\/\d+\/quic-v1\/p2p\/\w+)/)
+    // Listeners start together, so the QUIC and TCP lines come in either order: wait for both, whole.
+    const node = await spawnCli([...LISTEN, '--data-dir', join(dir, 'a')],
+      /(?=[\s\S]*listening on (\/ip4\/127\.0\.0\.1\/udp\/\d+\/quic-v1\/p2p\/\w+)\n)(?=[\s\S]*listening on (\/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\/\w+)\n)/)
     assert.match(node.output(), /peer ID 12D3KooW\w+ \(new identity saved/)
-    const tcpAddr = node.output().match(/listening on (\/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\/\w+)/)?.[1] ?? ''
+    const tcpAddr = node.match[2]
     const viaTcp = await runCli(['echo', tcpAddr, 'over', 'tcp'])
     assert.equal(viaTcp.code, 0, viaTcp.stderr)
     assert.match(viaTcp.stdout, /echo from 12D3KooW\w+ over tcp: over tcp/)
@@ -59,7 +61,7 @@ describe('the demo CLI', async () => {
     const status = await new Promise<{ totalIn: number, connections: Record<string, number> }>((resolve, reject) => {
       const timer = setTimeout(() => { reject(new Error(`no status line counting the echo:\n${node.output()}`)) }, 10_000)
       node.child.stdout.on('data', () => {
-        const lines = node.output().split('\n').filter(l => l.includes('"event":"status"'))
+        const lines = node.output().split('\n').slice(0, -1).filter(l => l.includes('"event":"status"'))
         const last = lines.map(l => JSON.parse(l) as { totalIn: number, connections: Record<string, number> }).find(s => s.totalIn >= 1000)
         if (last !== undefined) { clearTimeout(timer); resolve(last) }
       })
@@ -70,11 +72,11 @@ describe('the demo CLI', async () => {
   })
 
   it('keeps its identity across runs, and `id` reads it', async () => {
-    const first = await spawnCli([...LISTEN, '--data-dir', join(dir, 'c')], /peer ID (\w+)/)
+    const first = await spawnCli([...LISTEN, '--data-dir', join(dir, 'c')], /peer ID (\w+)[ \n]/)
     assert.equal(await stop(first.child), 0)
     const id = await runCli(['id', '--data-dir', join(dir, 'c'), '--json'])
     assert.equal((JSON.parse(id.stdout) as { peerId: string }).peerId, first.match[1])
-    const second = await spawnCli([...LISTEN, '--data-dir', join(dir, 'c')], /peer ID (\w+)/)
+    const second = await spawnCli([...LISTEN, '--data-dir', join(dir, 'c')], /peer ID (\w+)[ \n]/)
     assert.equal(second.match[1], first.match[1])
     assert.doesNotMatch(second.output(), /new identity/)
     assert.equal(await stop(second.child), 0)
@@ -85,13 +87,13 @@ describe('the demo CLI', async () => {
     const blocked = await runCli(['block', '127.0.0.1', '--data-dir', data])
     assert.equal(blocked.code, 0, blocked.stderr)
     assert.match(blocked.stdout, /blocked address 127\.0\.0\.1/)
-    let node = await spawnCli([...LISTEN, '--data-dir', data], /listening on (\/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\/\w+)/)
+    let node = await spawnCli([...LISTEN, '--data-dir', data], /listening on (\/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\/\w+)\n/)
     const refused = await runCli(['echo', node.match[1]])
     assert.notEqual(refused.code, 0)
     assert.match(refused.stderr, /^tswarm: could not reach \w+: /)
     assert.equal(await stop(node.child), 0)
     assert.equal((await runCli(['unblock', '127.0.0.1', '--data-dir', data])).code, 0)
-    node = await spawnCli([...LISTEN, '--data-dir', data], /listening on (\/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\/\w+)/)
+    node = await spawnCli([...LISTEN, '--data-dir', data], /listening on (\/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\/\w+)\n/)
     assert.equal((await runCli(['echo', node.match[1]])).code, 0)
     assert.equal(await stop(node.child), 0)
   })

@@ -28,7 +28,8 @@ async function startCli (dataDir: string): Promise<{ child: ChildProcessWithoutN
     const timer = setTimeout(() => { reject(new Error(`the node did not start:\n${out}`)) }, 30_000)
     child.stdout.on('data', (b: Buffer) => {
       out += b.toString()
-      const line = out.split('\n').find(l => l.includes('"event":"started"'))
+      // Only whole lines: a chunk may end in the middle of one.
+      const line = out.split('\n').slice(0, -1).find(l => l.includes('"event":"started"'))
       if (line !== undefined) {
         clearTimeout(timer)
         const started = JSON.parse(line) as { addrs: string[], peerId: string }

@@ -212,20 +212,25 @@ export function unwrapErrors (err: unknown): unknown[] {
 }
 
 /**
- * Whether `err`, or any error nested in it (causes, per-address errors), has the name `name` (go's errors.Is).
- * Names are compared rather than classes so this works across copies of the package. Depth is bounded.
+ * The first error named `name` in `err` or nested in it (causes, per-address errors), or undefined. Names are compared
+ * rather than classes so this works across copies of the package. Depth is bounded and cycles are safe.
  */
-export function errorIs (err: unknown, name: string): boolean {
+export function findError (err: unknown, name: string): Error | undefined {
   const seen = new Set<unknown>()
   const queue: unknown[] = [err]
   while (queue.length > 0 && seen.size < 256) {
     const e = queue.shift()
     if (e == null || seen.has(e)) continue
     seen.add(e)
-    if (e instanceof Error && e.name === name) return true
+    if (e instanceof Error && e.name === name) return e
     queue.push(...unwrapErrors(e))
   }
-  return false
+  return undefined
+}
+
+/** Whether `err`, or any error nested in it (causes, per-address errors), has the name `name` (go's errors.Is). */
+export function errorIs (err: unknown, name: string): boolean {
+  return findError(err, name) !== undefined
 }
 
 /** A short description of an unknown thrown value, for messages. */

@@ -19,8 +19,16 @@ import type { ComponentLogger } from '@libp2p/logger'
  */
 export type Token<T> = symbol & { readonly __resolvesTo?: T }
 
+/**
+ * Makes a DI key: `Symbol.for('<namespace>:<name>')`, e.g. `createToken<BlockList>('@tswarm/gater/v1', 'BlockList')`.
+ * Plugins make their tokens with it, so every package's keys follow one convention.
+ */
+export function createToken<T> (namespace: string, name: string): Token<T> {
+  return Symbol.for(`${namespace}:${name}`) as Token<T>
+}
+
 function token<T> (name: string): Token<T> {
-  return Symbol.for(`@tswarm/core/v1:${name}`) as Token<T>
+  return createToken<T>('@tswarm/core/v1', name)
 }
 
 /** Our identity. Registered by `createSwarm` (generated when not given). */

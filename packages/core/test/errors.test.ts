@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { multiaddr } from '@multiformats/multiaddr'
-import { AddrDialError, AllDialsFailedError, DialError, DialTimeoutError, MAX_DIAL_ERRORS, NoTransportError, errorIs } from '../src/errors.js'
+import { AddrDialError, AllDialsFailedError, DialError, DialTimeoutError, MAX_DIAL_ERRORS, NoTransportError, errorIs, findError } from '../src/errors.js'
+import { createToken } from '../src/tokens.js'
 import { generateIdentity, peerIdOf } from '../src/identity.js'
 
 describe('errors', async () => {
@@ -34,6 +35,17 @@ describe('errors', async () => {
     assert.equal(new DialError(peer, new AllDialsFailedError()).timeout, false)
     assert.equal(new DialError(peer, new DialTimeoutError('t')).timeout, true)
     assert.equal(new DialError(peer, new AllDialsFailedError(), [new AddrDialError(multiaddr('/ip4/1.2.3.4/tcp/1'), new DialTimeoutError('t'))]).timeout, true)
+  })
+
+  it('findError returns the nested error itself, so callers can read its fields', () => {
+    const noTransport = new NoTransportError('/ip4/1.2.3.4/udp/1/quic')
+    const err = new DialError(peer, new AllDialsFailedError(), [new AddrDialError(multiaddr('/ip4/1.2.3.4/udp/1/quic'), noTransport)])
+    assert.equal(findError(err, 'NoTransportError'), noTransport)
+    assert.equal(findError(err, 'DialBackoffError'), undefined)
+  })
+
+  it('createToken keys are shared Symbol.for keys, as every package makes them', () => {
+    assert.equal(createToken('@example/plugin/v1', 'Thing'), Symbol.for('@example/plugin/v1:Thing'))
   })
 
   it('terminates on cyclic causes', () => {

@@ -1,3 +1,4 @@
+import { createToken } from '@tswarm/core'
 import type { AllowList } from './allow-list.js'
 import type { BlockList } from './block-list.js'
 import type { InboundLimits, InboundLimitsConfig, LimitsExemption } from './inbound-limits.js'
@@ -5,8 +6,7 @@ import type { RuleListConfig } from './rule-list.js'
 import type { Token } from '@tswarm/core'
 
 function token<T> (name: string): Token<T> {
-  // Symbol.for, as core's tokens: two copies of this package in one process still agree on them.
-  return Symbol.for(`@tswarm/gater/v1:${name}`) as Token<T>
+  return createToken<T>('@tswarm/gater/v1', name)
 }
 
 /** The resolved options of `blockList()`. Registered by the module. */

@@ -1,10 +1,11 @@
+import { createToken } from '@tswarm/core'
 import type { HostConfig } from './config.js'
 import type { PersistentPeerstoreConfig } from './peerstore/persistent-peerstore.js'
 import type { Token } from '@tswarm/core'
 import type { Datastore } from 'interface-datastore'
 
 function token<T> (name: string): Token<T> {
-  return Symbol.for(`@tswarm/host/v1:${name}`) as Token<T>
+  return createToken<T>('@tswarm/host/v1', name)
 }
 
 /** The resolved, frozen host configuration. Registered by `createHost`. */

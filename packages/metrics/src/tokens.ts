@@ -1,3 +1,4 @@
+import { createToken } from '@tswarm/core'
 import type { MetricsConfig } from './options.js'
 import type { SwarmMetrics } from './swarm-metrics.js'
 import type { Token } from '@tswarm/core'
@@ -7,8 +8,7 @@ import type { Registry } from 'prom-client'
 export const METRICS_MODULE_NAME = '@tswarm/metrics'
 
 function token<T> (name: string): Token<T> {
-  // Symbol.for, as core's tokens: two copies of this package in one process still agree on the keys
-  return Symbol.for(`@tswarm/metrics/v1:${name}`) as Token<T>
+  return createToken<T>('@tswarm/metrics/v1', name)
 }
 
 /**

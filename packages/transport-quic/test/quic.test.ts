@@ -60,9 +60,12 @@ describe('quic()', () => {
     assert.deepEqual(s.listenAddresses().map(a => a.getComponents()[1].name), ['tcp'])
   })
 
-  it('lists no IPv6 link-local address among the dialable ones', async () => {
+  it('lists no IPv6 link-local address among the dialable ones', async (t) => {
     const s = await make(['/ip6/::/udp/0/quic-v1'], [quic()]).catch(() => undefined)
-    if (s === undefined) return // no IPv6 on this machine: nothing to check
+    if (s === undefined) {
+      t.skip('this machine cannot listen on IPv6')
+      return
+    }
     const addrs = s.interfaceListenAddresses().map(String)
     assert.ok(addrs.every(a => !/^\/ip6\/fe[89ab]/i.test(a)), addrs.join(', '))
   })

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { afterEach, describe, it } from 'node:test'
 import { multiaddr } from '@multiformats/multiaddr'
 import { assembleSwarm } from '../create-swarm.js'
-import { errorIs, unwrapErrors } from '../errors.js'
+import { errorIs, findError } from '../errors.js'
 import { generateIdentity, peerIdOf } from '../identity.js'
 import { CONNECTION_GATER } from '../tokens.js'
 import { createTestSwarm, echoHandler, introduce, readAll, waitFor } from './swarms.js'
@@ -246,16 +246,3 @@ async function assertAnswer (answer: unknown, what: string): Promise<void> {
   assert.equal(typeof settled, 'boolean', `${what} resolved to ${String(settled)}: expected a boolean`)
 }
 
-/** The first error named `name` in `err` or nested in it (causes, a DialError's per-address errors). */
-function findError (err: unknown, name: string): Error | undefined {
-  const queue: unknown[] = [err]
-  const seen = new Set<unknown>()
-  while (queue.length > 0 && seen.size < 256) {
-    const e = queue.shift()
-    if (e == null || seen.has(e)) continue
-    seen.add(e)
-    if (e instanceof Error && e.name === name) return e
-    queue.push(...unwrapErrors(e))
-  }
-  return undefined
-}

@@ -1,4 +1,4 @@
-import { defaultLogger } from '@libp2p/logger'
+import { swarmLogger } from './logger.js'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { Lifecycle, rootContainer } from './di.js'
 import { SystemClock } from './clock.js'
@@ -101,7 +101,7 @@ export async function assembleSwarm (init: CreateSwarmOptions): Promise<Assemble
 function registerDefaults (c: DependencyContainer): void {
   const singleton = { lifecycle: Lifecycle.ContainerScoped }
   c.register(CLOCK, { useClass: SystemClock }, singleton)
-  c.register(LOGGER, { useValue: defaultLogger() })
+  c.register(LOGGER, { useValue: swarmLogger() })
   c.register(PEERSTORE, { useClass: MemoryPeerstore }, singleton)
   c.register(REPORTER, { useClass: NullReporter }, singleton)
   c.register(UPGRADER, { useClass: NoiseYamuxUpgrader }, singleton)

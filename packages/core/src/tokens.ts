@@ -47,7 +47,7 @@ export const REPORTER = token<Reporter>('Reporter')
 export const PEERSTORE = token<Peerstore>('Peerstore')
 /** Single binding, core default: the system clock. */
 export const CLOCK = token<Clock>('Clock')
-/** Single binding, core default: `@libp2p/logger`'s `defaultLogger()` (enable with `DEBUG=tswarm:*`). */
+/** Single binding, core default: {@link swarmLogger}, `@libp2p/logger` when `DEBUG` is set (e.g. `DEBUG=tswarm:*`). */
 export const LOGGER = token<ComponentLogger>('Logger')
 /** Single binding, core default: go-libp2p's smart-dialing ranker. */
 export const DIAL_RANKER = token<DialRanker>('DialRanker')

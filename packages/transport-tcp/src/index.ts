@@ -16,6 +16,7 @@
 import { tcp as libp2pTcp } from '@libp2p/tcp'
 import { ipPortToMultiaddr } from '@libp2p/utils'
 import { LOGGER, Libp2pTransportAdapter, TRANSPORT, instancePerContainerCachingFactory } from '@tswarm/core'
+import { coalesceWrites } from './coalesce.js'
 import type { MultiaddrConnection } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { DependencyContainer, SwarmModule, Transport } from '@tswarm/core'
@@ -59,7 +60,8 @@ export function createTcpTransport (options: TcpOptions, container: DependencyCo
     name: 'tcp',
     protocols: ['tcp'],
     transport,
-    localAddrOf
+    localAddrOf,
+    prepare: coalesceWrites
   })
 }
 

@@ -18,6 +18,8 @@ export interface Libp2pTransportAdapterInit {
   nativeSecurity?: string
   /** Our end of a raw connection, when the transport exposes it. */
   localAddrOf?(maConn: MultiaddrConnection): Multiaddr | undefined
+  /** Adjusts a raw connection before its upgrade starts (the TCP transport coalesces its socket writes here). */
+  prepare?(maConn: MultiaddrConnection): void
   /** Releases the transport's resources (e.g. `stop()` for Startable transports). */
   close?(): Promise<void>
   /** Acquires the transport's resources (e.g. `start()` for Startable transports). */
@@ -96,6 +98,7 @@ export class Libp2pTransportAdapter implements Transport {
     const upgrade = async (maConn: MultiaddrConnection, opts: AnyUpgradeOptions): Promise<MuxedConnection> => {
       // A js-libp2p transport calls its upgrader as soon as the raw connection is up.
       onProgress?.()
+      this.#init.prepare?.(maConn)
       const localAddr = this.#init.localAddrOf?.(maConn)
       const base = { signal: opts.signal, transport: this.name, localAddr }
       if ('skipEncryption' in opts && opts.skipEncryption) {

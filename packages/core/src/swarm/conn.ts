@@ -1,7 +1,7 @@
 import { timeoutSignal } from '../clock.js'
 import { ConnectionClosedError, toError } from '../errors.js'
 import { negotiate } from './negotiate.js'
-import { SwarmStream } from './stream.js'
+import { DEFAULT_WRITE_BUFFER_HIGH_WATER, SwarmStream } from './stream.js'
 import type { SwarmConfig } from '../config.js'
 import type { Clock } from '../interfaces/clock.js'
 import type { Conn, ConnStats, ConnStatus, NewStreamOptions, Stream } from '../interfaces/connection.js'
@@ -11,6 +11,9 @@ import type { ResourceManager, StreamScope } from '../interfaces/resources.js'
 import type { MuxedConnection, MuxedStream } from '../interfaces/transport.js'
 import type { PeerId, PublicKey } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
+
+/** What all the streams of one connection may have waiting in the muxer, shared evenly (see writeBufferHighWater). */
+const CONNECTION_WRITE_BUDGET = DEFAULT_WRITE_BUFFER_HIGH_WATER
 
 /** How long a graceful connection close may take before the connection is aborted. */
 const CLOSE_TIMEOUT_MS = 1_000
@@ -44,6 +47,8 @@ export class SwarmConn implements Conn {
   /** Since when the connection has had no stream (clock ms), or undefined while it has one. */
   idleSince: number | undefined
   readonly #streams = new Set<SwarmStream>()
+  /** Each stream's part of the connection's write budget: one stream may run 1 MiB ahead, 64 streams 16 KiB each. */
+  readonly #writeShare = (): number => CONNECTION_WRITE_BUDGET / Math.max(1, this.#streams.size)
   #nextStream = 0
   #closing?: Promise<void>
 
@@ -140,6 +145,7 @@ export class SwarmConn implements Conn {
       direction,
       reporter: this.ctx.reporter,
       clock: this.ctx.clock,
+      writeBufferHighWater: this.#writeShare,
       onEnd: s => {
         this.#streams.delete(s)
         if (this.#streams.size === 0) this.idleSince = this.ctx.clock.now()

@@ -11,6 +11,8 @@ import type { AbortOptions, PeerId, StreamCloseEvent, StreamMessageEvent } from 
 
 /** The default of {@link SwarmStreamInit.readBufferHighWater}: 256 KiB, one initial yamux window. */
 export const DEFAULT_READ_BUFFER_HIGH_WATER = 256 * 1024
+/** The default of {@link SwarmStreamInit.writeBufferHighWater}: 1 MiB. */
+export const DEFAULT_WRITE_BUFFER_HIGH_WATER = 1024 * 1024
 
 const utf8 = new TextEncoder()
 // fills taken queue slots, so a queue the reader never fully drains does not keep read chunks alive
@@ -45,6 +47,16 @@ export interface SwarmStreamInit {
    * @default 262144 (256 KiB)
    */
   readBufferHighWater?: number
+  /**
+   * How many written bytes may wait inside the muxer (for window, or for the connection to drain) while `write()`
+   * still resolves at once: a number, or a function read at every write (a connection shares one budget among its
+   * streams this way). Writes that wait together leave as one large frame: with 64 KiB writes on one stream, 1 MiB
+   * cut the receiver's window updates and the frames through Noise and the socket several-fold; with 64 streams,
+   * 1 MiB each cost more CPU than it saved (docs/benchmarks.md). Above the mark, `write()` waits for the muxer.
+   *
+   * @default 1048576 (1 MiB)
+   */
+  writeBufferHighWater?: number | (() => number)
 }
 
 interface Waiter<T> {
@@ -151,6 +163,7 @@ export class SwarmStream implements Stream {
   readonly #remotePeer: PeerId
   readonly #onEnd: (stream: SwarmStream) => void
   readonly #highWater: number
+  readonly #writeHighWater: number | (() => number)
   readonly #opened: number
   readonly #scope: StreamScope | undefined
   #protocol: string
@@ -182,6 +195,10 @@ export class SwarmStream implements Stream {
   constructor (init: SwarmStreamInit) {
     const highWater = init.readBufferHighWater ?? DEFAULT_READ_BUFFER_HIGH_WATER
     if (!Number.isFinite(highWater) || highWater < 0) throw new InvalidOptionError('readBufferHighWater', highWater, 'a number of bytes >= 0')
+    const writeHighWater = init.writeBufferHighWater ?? DEFAULT_WRITE_BUFFER_HIGH_WATER
+    if (typeof writeHighWater === 'number' && (!Number.isFinite(writeHighWater) || writeHighWater < 0)) {
+      throw new InvalidOptionError('writeBufferHighWater', writeHighWater, 'a number of bytes >= 0, or a function giving one')
+    }
     this.#inner = init.inner
     this.conn = init.conn
     this.id = init.id
@@ -191,6 +208,7 @@ export class SwarmStream implements Stream {
     this.#remotePeer = init.conn.remotePeer
     this.#onEnd = init.onEnd
     this.#highWater = highWater
+    this.#writeHighWater = writeHighWater
     this.#protocol = init.protocol ?? ''
     this.#scope = init.scope
     this.#opened = init.clock.now()
@@ -293,7 +311,11 @@ export class SwarmStream implements Stream {
     }
     this.#reporter.logSentMessage(size)
     this.#reporter.logSentMessageStream(size, this.#protocol, this.#remotePeer)
+    // Not accepted means the muxer is holding the bytes (no window, or the connection must drain); below the mark the
+    // caller may go on, and what it writes next joins the same frame.
     if (accepted) return
+    const mark = typeof this.#writeHighWater === 'number' ? this.#writeHighWater : this.#writeHighWater()
+    if (this.#inner.writeBufferLength < mark) return
     const drained = this.#writers.wait(options?.signal)
     this.#armWriteTimer()
     await drained

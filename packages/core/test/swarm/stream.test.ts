@@ -275,6 +275,31 @@ describe('SwarmStream', () => {
     await env.close()
   })
 
+  it('lets writes run ahead while the muxer holds less than the write high-water mark, then holds the writer', async () => {
+    // B reads nothing and its read mark is small, so A's window (256 KiB) runs out and A's muxer starts holding bytes
+    const env = await setup({ highWaterB: 16 * 1024 })
+    const { a, b } = env
+    const chunk = randomBytes(64 * 1024)
+    const written: Buffer[] = []
+    let blocked: Promise<void> | undefined
+    // 256 KiB of window + 1 MiB held = 20 chunks at most before a write must wait
+    for (let i = 0; i < 40 && blocked === undefined; i++) {
+      const write = a.write(chunk)
+      written.push(chunk)
+      const state = track(write)
+      await settle(env)
+      if (!state.settled) blocked = write
+    }
+    assert.ok(blocked !== undefined, 'no write ever waited')
+    // with no high-water mark the writer would wait at the 5th write, as soon as the window is gone
+    assert.ok(written.length >= 18 && written.length <= 21, `the writer waited after ${written.length} writes`)
+    const total = written.length * chunk.byteLength
+    const got = readBytes(b, total)
+    await blocked
+    assert.ok(Buffer.from(await got).equals(Buffer.concat(written)))
+    await env.close()
+  })
+
   it('half-closes: the remote reads end of stream and can still write back', async () => {
     const env = await setup()
     const { a, b } = env
@@ -629,6 +654,16 @@ describe('SwarmStream', () => {
       onEnd: () => {},
       readBufferHighWater: -1
     }), { name: 'InvalidOptionError' })
+    assert.throws(() => new SwarmStream({
+      inner: env.innerA,
+      conn: fakeConn('1', peerA, peerB),
+      id: 'y',
+      direction: 'outbound',
+      reporter: new RecordingReporter(),
+      clock: new SystemClock(),
+      onEnd: () => {},
+      writeBufferHighWater: Number.POSITIVE_INFINITY
+    }), { name: 'InvalidOptionError', message: /writeBufferHighWater/ })
     assert.throws(() => { env.a.setDeadline(Number.NaN) }, { name: 'InvalidOptionError' })
     await env.close()
   })

@@ -7,6 +7,7 @@ import { timeoutSignal } from '../clock.js'
 import { PeerIdMismatchError, TimeoutError, UpgradeError, errorIs, toError } from '../errors.js'
 import { checkGates } from '../gating.js'
 import { CLOCK, CONNECTION_GATER, LOGGER, PRIVATE_KEY, RESOURCE_MANAGER, SWARM_CONFIG } from '../tokens.js'
+import { nodeNoiseCrypto } from './noise-crypto.js'
 import { UpgradedConnection } from './upgraded-connection.js'
 import type { SwarmConfig } from '../config.js'
 import type { Clock } from '../interfaces/clock.js'
@@ -53,7 +54,7 @@ export class NoiseYamuxUpgrader implements Upgrader {
     // Noise asks the upgrader for the muxers it may offer in its early negotiation extension; it needs nothing
     // else of the libp2p Upgrader interface.
     const muxerSource = { getStreamMuxers: () => this.#muxers } as unknown as Libp2pUpgrader
-    this.#encrypter = noise()({ peerId: this.#localPeer, privateKey, logger, upgrader: muxerSource })
+    this.#encrypter = noise({ crypto: nodeNoiseCrypto })({ peerId: this.#localPeer, privateKey, logger, upgrader: muxerSource })
   }
 
   async upgradeOutbound (maConn: MultiaddrConnection, options: OutboundUpgradeOptions): Promise<MuxedConnection> {

@@ -1,17 +1,21 @@
 /**
  * Runs every benchmark in this folder, one after the other (so they do not compete for the CPU), and prints their
- * results. `npm run bench -- --runs N` sets how many timed runs each benchmark makes; `--only NAME` runs one.
+ * results. `npm run bench -- --runs N` sets how many timed runs each benchmark makes; `--only NAME` runs one;
+ * `--parts A,B` runs only those parts of side-by-side (and implies `--only side-by-side`).
  */
 import { cpus, platform, release, totalmem } from 'node:os'
 import { parseArgs } from 'node:util'
 import { dialDeadLive } from './dial-dead-live.js'
 import { metricsOverhead } from './metrics-overhead.js'
-import { sideBySide } from './side-by-side.js'
+import { SIDE_BY_SIDE_PARTS, sideBySide } from './side-by-side.js'
+import type { SideBySidePart } from './side-by-side.js'
 
 interface BenchmarkOptions {
   runs: number
   /** Run only the benchmark of this name. */
   only?: string
+  /** side-by-side only: run just these of its parts. */
+  parts?: SideBySidePart[]
 }
 
 interface Benchmark {
@@ -35,7 +39,7 @@ const benchmarks: Benchmark[] = [
   },
   {
     name: 'side-by-side',
-    description: 'tswarm vs stock js-libp2p in separate processes: throughput, connection setup, idle memory; writes docs/benchmarks.md',
+    description: 'tswarm vs stock js-libp2p in separate processes: throughput, connection setup, idle memory, connections per second, round trips; writes docs/benchmarks.md',
     run: sideBySide
   }
 ]
@@ -45,7 +49,7 @@ const DEFAULT_RUNS = 5
 const MAX_RUNS = 100
 
 function parseOptions (): BenchmarkOptions {
-  const { values } = parseArgs({ options: { runs: { type: 'string' }, only: { type: 'string' } }, strict: true })
+  const { values } = parseArgs({ options: { runs: { type: 'string' }, only: { type: 'string' }, parts: { type: 'string' } }, strict: true })
   const runs = values.runs === undefined ? DEFAULT_RUNS : Number(values.runs)
   if (!Number.isInteger(runs) || runs < 1 || runs > MAX_RUNS) {
     throw new Error(`--runs takes a whole number from 1 to ${MAX_RUNS}, not ${values.runs ?? ''}`)
@@ -53,7 +57,14 @@ function parseOptions (): BenchmarkOptions {
   if (values.only !== undefined && !benchmarks.some(b => b.name === values.only)) {
     throw new Error(`--only takes one of ${benchmarks.map(b => b.name).join(', ')}, not ${values.only}`)
   }
-  return { runs, only: values.only }
+  if (values.parts === undefined) return { runs, only: values.only }
+  if (values.only !== undefined && values.only !== 'side-by-side') throw new Error('--parts picks parts of side-by-side only')
+  const parts = values.parts.split(',').map(p => p.trim())
+  const unknown = parts.filter(p => !(SIDE_BY_SIDE_PARTS as readonly string[]).includes(p))
+  if (parts.length === 0 || unknown.length > 0) {
+    throw new Error(`--parts takes a comma-separated list of ${SIDE_BY_SIDE_PARTS.join(', ')}, not ${values.parts}`)
+  }
+  return { runs, only: 'side-by-side', parts: parts as SideBySidePart[] }
 }
 
 /** One line so that results pasted elsewhere say what machine they came from. */

@@ -3,19 +3,28 @@
  * processes: a listener process (fixtures/listener.js) and, per run, a fresh dialer process (fixtures/dialer.js),
  * both started here and spoken to with JSON lines. Runs alternate between the stacks (ABBA) so that drift on this
  * shared machine hits both alike; every table cell is the median of the runs and their range. The table is printed
- * and written to docs/benchmarks.md with the machine it was measured on.
+ * and written to docs/benchmarks.md with the machine it was measured on (only when every part ran: a run of some
+ * parts, `--parts`, prints its rows and leaves the file alone).
  */
 import { spawn } from 'node:child_process'
 import { writeFile } from 'node:fs/promises'
 import { cpus, release, totalmem } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { version as libp2pVersion } from 'libp2p/version'
+import { tcpRelay, udpRelay } from './fixtures/delay-relay.js'
 import { CHUNK } from './fixtures/messages.js'
+import type { Relay } from './fixtures/delay-relay.js'
 import type { DialerJob, DialerResult, ListenerJob, PeerInfo, ReadyMessage, Stack, Transport } from './fixtures/messages.js'
 import type { ChildProcessWithoutNullStreams } from 'node:child_process'
 
+/** The parts `--parts` can pick, in the order they run; each names one or more sections of the table. */
+export const SIDE_BY_SIDE_PARTS = ['throughput', 'connect', 'streams', 'idle', 'connect-rate', 'rtt'] as const
+export type SideBySidePart = typeof SIDE_BY_SIDE_PARTS[number]
+
 export interface SideBySideOptions {
   runs: number
+  /** Run only these parts; all of them when absent. */
+  parts?: readonly SideBySidePart[]
 }
 
 const MIB = 2 ** 20
@@ -26,6 +35,19 @@ const CONNECT_WARMUP = 5
 /** Idle benchmark: 40 dialing nodes × 25 listening peers = 1 000 connections, one per (dialer, peer) pair. */
 const IDLE_DIALERS = 40
 const IDLE_PEERS = 25
+/** Connection rate: one dialing node doing its loop alone, then this many loops at once against one listener. */
+const RATE_CONCURRENCY = 50
+const RATE_SEQUENTIAL_COUNT = 200
+const RATE_SEQUENTIAL_WARMUP = 5
+const RATE_CONCURRENT_COUNT = 1000
+const RATE_CONCURRENT_WARMUP = 1
+/** One connection in the rate loops taking longer than this is an error (the stacks' own dial timeouts are 10-15 s). */
+const RATE_CONNECTION_CAP_MS = 20_000
+/** Round trips: the relay's delay each way (RTT = 2 ×), and the connections per run through it. */
+const RELAY_DELAY_MS = 25
+const RTT_MS = 2 * RELAY_DELAY_MS
+const RTT_CONNECTIONS = 15
+const RTT_WARMUP = 2
 /** Caps on each child: a run over these is a hang, and its process is killed. */
 const READY_CAP_MS = 60_000
 const RUN_CAP_MS = 180_000
@@ -108,23 +130,38 @@ class Child {
   }
 }
 
-/** Starts a listener process, runs one dialer process against it, stops both; returns the dialer's result. */
-async function runPair<R extends DialerResult> (listenerJob: ListenerJob, makeJob: (peers: PeerInfo[]) => DialerJob): Promise<R> {
+/**
+ * Starts a listener process, runs one dialer process against it, stops both; returns the dialer's result. With
+ * `relay`, a delaying relay (fixtures/delay-relay.ts, in this process) sits in front of the first listening peer
+ * and the dialer gets the relay's address for it in place of the listener's.
+ */
+async function runPair<R extends DialerResult> (listenerJob: ListenerJob, makeJob: (peers: PeerInfo[]) => DialerJob, relay?: { transport: Transport, delayMs: number }): Promise<R> {
   const listener = new Child(LISTENER, listenerJob)
   let dialer: Child | undefined
+  let relaying: Relay | undefined
   try {
     const ready = await listener.next<ReadyMessage>(READY_CAP_MS, `${listenerJob.stack} listener`)
-    const job = makeJob(ready.peers)
+    let peers = ready.peers
+    if (relay !== undefined) {
+      const [first, ...rest] = peers
+      const addr = first[relay.transport]
+      if (addr === undefined) throw new Error(`the ${listenerJob.stack} listener has no ${relay.transport} address`)
+      relaying = relay.transport === 'tcp' ? await tcpRelay(addr, relay.delayMs) : await udpRelay(addr, relay.delayMs)
+      peers = [{ ...first, [relay.transport]: relaying.addr }, ...rest]
+    }
+    const job = makeJob(peers)
     dialer = new Child(DIALER, job)
     const result = await dialer.next<R>(RUN_CAP_MS, `${job.stack} ${job.kind} dialer`)
     await dialer.done(`${job.stack} ${job.kind} dialer`)
+    if (relaying !== undefined && relaying.clients() === 0) throw new Error(`the ${job.stack} dialer did not go through the relay`)
     listener.proc.stdin.end()
     await listener.done(`${listenerJob.stack} listener`)
     return result
   } finally {
-    // Whatever happened above, no child outlives its run.
+    // Whatever happened above, no child outlives its run, and the relay closes with it.
     dialer?.kill()
     listener.kill()
+    await relaying?.close()
   }
 }
 
@@ -153,7 +190,10 @@ interface Row {
   stock: number[]
   /** Raw Node TCP, where it applies. */
   raw?: number[]
+  /** Target for tswarm / stock. */
   target?: number
+  /** Target for tswarm's own median, in the row's unit (round trips). */
+  absoluteTarget?: number
   digits: number
 }
 
@@ -213,6 +253,68 @@ async function connectRows (runs: number, transport: Transport, target: number, 
   return [med, p90]
 }
 
+async function connectRateRows (runs: number, transport: Transport, log: Progress): Promise<Row[]> {
+  const name = transport.toUpperCase()
+  const sequential: Row = { metric: `${name} connections per second, sequential`, unit: 'conn/s', higherIsBetter: true, tswarm: [], stock: [], digits: 0 }
+  const concurrent: Row = { metric: `${name} connections per second, ${RATE_CONCURRENCY} concurrent`, unit: 'conn/s', higherIsBetter: true, tswarm: [], stock: [], target: 4, digits: 0 }
+  const modes: Array<[Row, number, number, number]> = [
+    [sequential, 1, RATE_SEQUENTIAL_COUNT, RATE_SEQUENTIAL_WARMUP],
+    [concurrent, RATE_CONCURRENCY, RATE_CONCURRENT_COUNT, RATE_CONCURRENT_WARMUP]
+  ]
+  for (let i = 0; i < runs; i++) {
+    const line: string[] = []
+    for (const stack of order<Stack>(i, 'tswarm', 'stock')) {
+      if (stack === 'raw') continue
+      const rates: string[] = []
+      for (const [row, dialers, count, warmup] of modes) {
+        const r = await runPair<DialerResult>({ stack, nodes: 1, transports: [transport] }, peers => ({
+          kind: 'connect-rate', stack, transport, target: peers[0], dialers, count, warmupPerDialer: warmup, capMs: RATE_CONNECTION_CAP_MS
+        }))
+        if (r.type !== 'connect-rate') throw new Error(`expected a connect-rate result, got ${r.type}`)
+        // A run with errors is a failure, not a slower figure: nothing of it goes into the table.
+        if (r.errors > 0 || r.completed !== count || r.open !== 0) {
+          throw new Error(`${stack} ${transport} at concurrency ${dialers}: ${r.completed}/${count} connections completed, ${r.errors} errors, ${r.open} left open${r.firstErrors.length > 0 ? `; first errors: ${r.firstErrors.join(' | ')}` : ''}`)
+        }
+        const rate = r.completed / r.seconds
+        row[stack].push(rate)
+        rates.push(`${rate.toFixed(0)} conn/s at c=${dialers} (${r.completed} in ${r.seconds.toFixed(2)} s)`)
+      }
+      line.push(`${stack} ${rates.join(', ')}`)
+    }
+    log(`  ${transport} connect rate run ${i + 1}/${runs}, 0 errors: ${line.join('; ')}`)
+  }
+  return [sequential, concurrent]
+}
+
+async function rttRow (runs: number, transport: Transport, target: number, log: Progress): Promise<Row> {
+  const row: Row = {
+    metric: `${transport.toUpperCase()} round trips to first byte (RTT ${RTT_MS} ms)`,
+    unit: 'RTT',
+    higherIsBetter: false,
+    tswarm: [],
+    stock: [],
+    raw: transport === 'tcp' ? [] : undefined,
+    absoluteTarget: target,
+    digits: 1
+  }
+  for (let i = 0; i < runs; i++) {
+    const stacks: Stack[] = [...order<Stack>(i, 'tswarm', 'stock'), ...(transport === 'tcp' ? ['raw' as const] : [])]
+    const line: string[] = []
+    for (const stack of stacks) {
+      const r = await runPair<DialerResult>({ stack, nodes: 1, transports: [transport] }, peers => ({
+        kind: 'connect', stack, transport, target: peers[0], count: RTT_CONNECTIONS, warmup: RTT_WARMUP
+      }), { transport, delayMs: RELAY_DELAY_MS })
+      if (r.type !== 'connect') throw new Error(`expected a connect result, got ${r.type}`)
+      const ms = median(r.ms)
+      const list = stack === 'raw' ? row.raw : row[stack]
+      list?.push(ms / RTT_MS)
+      line.push(`${stack} ${(ms / RTT_MS).toFixed(1)} RTT (median ${ms.toFixed(1)} ms, ${Math.min(...r.ms).toFixed(1)}–${Math.max(...r.ms).toFixed(1)})`)
+    }
+    log(`  ${transport} round trips run ${i + 1}/${runs} (${RTT_CONNECTIONS} connections each through the relay): ${line.join(', ')}`)
+  }
+  return row
+}
+
 async function idleRows (runs: number, log: Progress): Promise<Row[]> {
   const rss: Row = { metric: 'RSS per idle TCP connection (dialer)', unit: 'KiB', higherIsBetter: false, tswarm: [], stock: [], target: 0.6, digits: 1 }
   const heap: Row = { metric: 'JS heap per idle TCP connection (dialer)', unit: 'KiB', higherIsBetter: false, tswarm: [], stock: [], target: 0.6, digits: 1 }
@@ -243,9 +345,11 @@ function cell (xs: readonly number[] | undefined, digits: number): string {
 }
 
 function verdict (row: Row, ratio: number): string {
+  const sign = row.higherIsBetter ? '≥' : '≤'
+  const meets = (value: number, target: number): string => (row.higherIsBetter ? value >= target : value <= target) ? 'met' : '**not met**'
+  if (row.absoluteTarget !== undefined) return `${sign} ${row.absoluteTarget} ${row.unit} ${meets(median(row.tswarm), row.absoluteTarget)}`
   if (row.target === undefined) return '-'
-  const met = row.higherIsBetter ? ratio >= row.target : ratio <= row.target
-  return `${row.higherIsBetter ? '≥' : '≤'} ${row.target}× ${met ? 'met' : '**not met**'}`
+  return `${sign} ${row.target}× ${meets(ratio, row.target)}`
 }
 
 function table (rows: Row[]): string {
@@ -273,8 +377,9 @@ is written by that run.
 ${table(rows)}
 
 Cells are the median of ${runs} runs per stack and, in parentheses, the lowest and highest run. "tswarm / stock" is
-the ratio of the medians; the targets are issue #10's (throughput: tswarm at least that many times stock; time and
-memory: tswarm at most that fraction of stock).${skipped.length > 0 ? `\n\nNot measured in this run: ${skipped.join('; ')}.` : ''}
+the ratio of the medians; the targets are issue #10's (throughput and connections per second: tswarm at least that
+many times stock; time and memory: tswarm at most that fraction of stock; round trips: tswarm's own median at most
+that many).${skipped.length > 0 ? `\n\nNot measured in this run: ${skipped.join('; ')}.` : ''}
 
 ## How measured
 
@@ -304,6 +409,33 @@ memory: tswarm at most that fraction of stock).${skipped.length > 0 ? `\n\nNot m
   dialing nodes are created before the first measurement, so the figure is per connection, not per node: (after −
   before) / ${IDLE_DIALERS * IDLE_PEERS}, each taken after two \`gc()\` calls (\`--expose-gc\`) 500 ms apart.
   No connection limit is near: at most ${IDLE_DIALERS} connections per listening node, ${IDLE_PEERS} per dialing one.
+- **Connections per second.** The connection-establishment steps above (dial through first byte back, then close),
+  in loops against one listening node. Sequential: one dialing node, ${RATE_SEQUENTIAL_COUNT} connections one after
+  the other (after ${RATE_SEQUENTIAL_WARMUP} untimed ones). ${RATE_CONCURRENCY} concurrent: ${RATE_CONCURRENCY}
+  dialing nodes in one process, each running its own loop (one connection at a time), sharing
+  ${RATE_CONCURRENT_COUNT} connections between them (after ${RATE_CONCURRENT_WARMUP} untimed one per node), so
+  ${RATE_CONCURRENCY} connections are being set up or closed at any moment until the last few. Distinct dialing
+  nodes because both stacks reuse an open connection to the same peer instead of dialing a second one. The figure
+  is completed connections / wall seconds of the timed part, close included. Every connection must come back with
+  its byte and be closed (the dialing node's connection count back to 0); a connection that fails or takes over
+  ${RATE_CONNECTION_CAP_MS / 1000} s is counted as an error, and a run with any error fails the section instead of
+  being averaged. Limits: the stock listener's connection manager (above) admits ${RATE_CONCURRENCY} pending inbound
+  connections with room to spare (its default of 10 pending and 5 per second per host would refuse most of them;
+  every connection here comes from 127.0.0.1); tswarm's defaults allow 512 inbound connections, and each dialing
+  node holds at most one connection to the peer at a time (plus one still closing), under \`connectionsPerPeer\` 64.
+- **Round trips to first byte.** The connection-establishment steps, ${RTT_CONNECTIONS} connections per run (after
+  ${RTT_WARMUP} untimed ones), through a loopback relay in the orchestrating process
+  (\`benchmarks/src/fixtures/delay-relay.ts\`) that delays every TCP chunk or UDP datagram by ${RELAY_DELAY_MS} ms each
+  way (RTT ${RTT_MS} ms), in order. The dialer dials the relay's address with the listener's \`/p2p\` id, so
+  neither stack knows about it. UDP: one relay socket towards the listener per client address and port. TCP: the
+  kernel answers the SYN at once, which a user-space relay cannot delay, so the relay plays the handshake: it
+  connects to the listener only ${3 * RELAY_DELAY_MS} ms (SYN, SYN-ACK, ACK) after accepting, and forwards nothing
+  the client sent before then; the client's own work before its first write is hidden under that wait, which is
+  small against the RTT. The figure is the run's median connect time / ${RTT_MS} ms. "raw Node TCP" is a \`net\`
+  connect + 1 byte + half-close + the count back through the same relay: 2 round trips (handshake, data) plus the
+  relay's timer slack, the yardstick for the others. Published figures for a libp2p connect-to-first-byte:
+  js-libp2p over TCP 6.6 round trips, go-libp2p 5, rust-libp2p 3; the issue's targets are 3 over TCP + Noise and
+  2 over QUIC.
 
 ## Run log
 
@@ -315,23 +447,30 @@ ${log.join('\n')}
 
 export async function sideBySide (options: SideBySideOptions): Promise<void> {
   const runs = options.runs
+  const parts = options.parts ?? SIDE_BY_SIDE_PARTS
   const log: string[] = []
   const progress: Progress = line => { log.push(line); console.log(line) }
   progress(`machine: ${machine()}; js-libp2p ${libp2pVersion}; ${runs} runs per stack, ABBA order`)
   const rows: Row[] = []
   const skipped: string[] = []
-  // Priority order from the issue: each section runs only if the ones before it worked, and a failure is reported
-  // as a skipped section rather than hiding the rows already measured.
-  const sections: Array<[string, () => Promise<Row[]>]> = [
-    ['TCP single-stream throughput', async () => [await throughputRows(runs, 'tcp', 1, true, 2.0, progress)]],
-    ['QUIC single-stream throughput', async () => [await throughputRows(runs, 'quic', 1, false, 1.5, progress)]],
-    ['TCP connection establishment', async () => connectRows(runs, 'tcp', 0.3, progress)],
-    ['QUIC connection establishment', async () => connectRows(runs, 'quic', 0.5, progress)],
-    ['TCP 8 streams throughput', async () => [await throughputRows(runs, 'tcp', 8, false, undefined, progress)]],
-    ['TCP 64 streams throughput', async () => [await throughputRows(runs, 'tcp', 64, false, 2.0, progress)]],
-    ['idle connection memory', async () => idleRows(runs, progress)]
+  // Priority order from the issue. A failed section is reported as skipped rather than hiding the rows already
+  // measured, and the sections after it still run.
+  const sections: Array<[SideBySidePart, string, () => Promise<Row[]>]> = [
+    ['throughput', 'TCP single-stream throughput', async () => [await throughputRows(runs, 'tcp', 1, true, 2.0, progress)]],
+    ['throughput', 'QUIC single-stream throughput', async () => [await throughputRows(runs, 'quic', 1, false, 1.5, progress)]],
+    ['connect', 'TCP connection establishment', async () => connectRows(runs, 'tcp', 0.3, progress)],
+    ['connect', 'QUIC connection establishment', async () => connectRows(runs, 'quic', 0.5, progress)],
+    ['streams', 'TCP 8 streams throughput', async () => [await throughputRows(runs, 'tcp', 8, false, undefined, progress)]],
+    ['streams', 'TCP 64 streams throughput', async () => [await throughputRows(runs, 'tcp', 64, false, 2.0, progress)]],
+    ['idle', 'idle connection memory', async () => idleRows(runs, progress)],
+    ['connect-rate', 'TCP connections per second', async () => connectRateRows(runs, 'tcp', progress)],
+    ['connect-rate', 'QUIC connections per second', async () => connectRateRows(runs, 'quic', progress)],
+    ['rtt', 'TCP round trips to first byte', async () => [await rttRow(runs, 'tcp', 3, progress)]],
+    ['rtt', 'QUIC round trips to first byte', async () => [await rttRow(runs, 'quic', 2, progress)]]
   ]
-  for (const [name, section] of sections) {
+  for (const [part, name, section] of sections) {
+    if (!parts.includes(part)) continue
+    const start = performance.now()
     try {
       rows.push(...await section())
     } catch (err) {
@@ -340,10 +479,16 @@ export async function sideBySide (options: SideBySideOptions): Promise<void> {
       skipped.push(`${name} (failed: ${message.split('\n')[0]})`)
       process.exitCode = 1
     }
+    progress(`  (${name}: ${((performance.now() - start) / 1000).toFixed(0)} s)`)
   }
   console.log()
   console.log(table(rows))
-  await writeFile(DOC, document(rows, runs, skipped, log))
   console.log()
+  if (parts.length < SIDE_BY_SIDE_PARTS.length) {
+    // The file holds whole runs only: a partial one would drop the other rows from it.
+    console.log(`only ${parts.join(', ')} measured: ${DOC} left as it was`)
+    return
+  }
+  await writeFile(DOC, document(rows, runs, skipped, log))
   console.log(`written to ${DOC}`)
 }

@@ -7,6 +7,7 @@ import { timeoutSignal } from '../clock.js'
 import { PeerIdMismatchError, TimeoutError, UpgradeError, errorIs, toError } from '../errors.js'
 import { checkGates } from '../gating.js'
 import { CLOCK, CONNECTION_GATER, LOGGER, PRIVATE_KEY, RESOURCE_MANAGER, SWARM_CONFIG } from '../tokens.js'
+import { selectLazily } from './lazy-select.js'
 import { nodeNoiseCrypto } from './noise-crypto.js'
 import { UpgradedConnection } from './upgraded-connection.js'
 import type { SwarmConfig } from '../config.js'
@@ -15,7 +16,7 @@ import type { ConnectionAddrs, ConnectionGater, Direction } from '../interfaces/
 import type { ConnectionScope, ResourceManager } from '../interfaces/resources.js'
 import type { MuxedConnection } from '../interfaces/transport.js'
 import type { AdoptOptions, OutboundUpgradeOptions, UpgradeOptions, Upgrader } from '../interfaces/upgrader.js'
-import type { ConnectionEncrypter, MessageStream, MultiaddrConnection, PeerId, PrivateKey, StreamMuxerFactory, Upgrader as Libp2pUpgrader } from '@libp2p/interface'
+import type { ConnectionEncrypter, MessageStream, MultiaddrConnection, PeerId, PrivateKey, SecuredConnection, StreamMuxerFactory, Upgrader as Libp2pUpgrader } from '@libp2p/interface'
 import type { ComponentLogger, Logger } from '@libp2p/logger'
 
 export const NOISE_PROTOCOL = '/noise'
@@ -24,9 +25,10 @@ export const YAMUX_PROTOCOL = '/yamux/1.0.0'
 const MAX_STREAM_WINDOW = 4 * 1024 * 1024
 
 /**
- * The default upgrader: multistream-select `/noise`, Noise XX, then Yamux (chosen inside the Noise handshake when
- * both sides offer early muxer negotiation, else by multistream-select), with the accept and secured gates, a
- * remote identity check, and a timeout on every inbound upgrade.
+ * The default upgrader: multistream-select `/noise` (the dialer proposes it lazily, see {@link selectLazily}), Noise XX,
+ * then Yamux (chosen inside the Noise handshake when both sides offer early muxer negotiation, else by
+ * multistream-select), with the accept and secured gates, a remote identity check, and a timeout on every inbound
+ * upgrade.
  */
 @injectable()
 export class NoiseYamuxUpgrader implements Upgrader {
@@ -138,13 +140,19 @@ export class NoiseYamuxUpgrader implements Upgrader {
     const addrs = { localAddr: options.localAddr, remoteAddr: maConn.remoteAddr }
     try {
       const opts = { signal }
-      if (direction === 'outbound') await select(maConn, NOISE_PROTOCOL, opts)
-      else await handle(maConn, NOISE_PROTOCOL, opts)
-
-      stage = 'noise handshake'
-      const secured = direction === 'outbound'
-        ? await this.#encrypter.secureOutbound(maConn, opts)
-        : await this.#encrypter.secureInbound(maConn, opts)
+      let secured: SecuredConnection
+      if (direction === 'outbound') {
+        // The proposal and the first Noise message leave together; the answer is checked as it arrives, before the
+        // responder's Noise message, and a refusal fails the upgrade with the negotiation's error.
+        const answered = selectLazily(maConn, NOISE_PROTOCOL, signal)
+        const securing = this.#encrypter.secureOutbound(maConn, opts)
+        const [, result] = await Promise.all([answered, securing])
+        secured = result
+      } else {
+        await handle(maConn, NOISE_PROTOCOL, opts)
+        stage = 'noise handshake'
+        secured = await this.#encrypter.secureInbound(maConn, opts)
+      }
       this.#checkExpectedPeer(expectedPeer, secured.remotePeer)
       stage = 'secured gate'
       await this.#gateSecured(direction, secured.remotePeer, addrs)

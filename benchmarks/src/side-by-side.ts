@@ -301,7 +301,8 @@ async function rttRow (runs: number, transport: Transport, target: number, log: 
     const stacks: Stack[] = [...order<Stack>(i, 'tswarm', 'stock'), ...(transport === 'tcp' ? ['raw' as const] : [])]
     const line: string[] = []
     for (const stack of stacks) {
-      const r = await runPair<DialerResult>({ stack, nodes: 1, transports: [transport] }, peers => ({
+      // raw Node TCP has no protocols: its listener echoes every socket in this part
+      const r = await runPair<DialerResult>({ stack, nodes: 1, transports: [transport], rawReply: 'echo' }, peers => ({
         kind: 'connect', stack, transport, target: peers[0], count: RTT_CONNECTIONS, warmup: RTT_WARMUP
       }), { transport, delayMs: RELAY_DELAY_MS })
       if (r.type !== 'connect') throw new Error(`expected a connect result, got ${r.type}`)
@@ -386,22 +387,32 @@ that many).${skipped.length > 0 ? `\n\nNot measured in this run: ${skipped.join(
 - **Processes.** Every run starts a fresh listener process and a fresh dialer process (\`benchmarks/src/fixtures/\`),
   so the two ends never share a CPU-bound event loop and nothing carries over between runs. Runs alternate between
   the stacks (tswarm first in even runs, stock first in odd ones). Loopback only (127.0.0.1).
-- **Stacks.** tswarm: \`createSwarm({ modules: [resourceLimits(…), tcp(), quic()] })\`, \`setStreamHandler\` +
-  \`negotiateInbound\`, \`newStream(peer, { protocols })\`. Stock: \`createLibp2p({ transports: [tcp(), quic()],
-  connectionEncrypters: [noise()], streamMuxers: [yamux()], connectionManager: { maxConnections: 2000,
-  inboundConnectionThreshold: 10000, maxIncomingPendingConnections: 1000 } })\`, \`handle()\` (stream limits 256) and
-  \`dialProtocol\`. QUIC on both sides is the same quinn addon (\`@chainsafe/libp2p-quic\`); over TCP both negotiate
-  Noise and Yamux. Each dialer process holds only the transport under test.
-- **Protocol.** \`/bench-sink/1.0.0\`: the listener reads the stream to its end and replies with the byte count.
+- **Stacks.** tswarm listens with its host, the counterpart of a stock libp2p node: \`createHost({ modules:
+  [resourceLimits(…), tcp(), quic()], host: { identify: { runOnConnect: false } } })\` and \`handle()\` (stream
+  limits 256). It dials with the plain swarm (\`createSwarm\`, \`newStream(peer, { protocols })\`, protocol
+  negotiated before the stream is returned) for throughput and idle connections, and with a host of the same options
+  (\`host.newStream(peer, [protocol])\`) for connection establishment, connections per second and round trips. Stock:
+  \`createLibp2p({ transports: [tcp(), quic()], connectionEncrypters: [noise()], streamMuxers: [yamux()],
+  connectionManager: { maxConnections: 2000, inboundConnectionThreshold: 10000, maxIncomingPendingConnections: 1000 }
+  })\`, \`handle()\` (stream limits 256) and \`dialProtocol\`. Identify runs on neither stack (the stock node has
+  no identify service). QUIC on both sides is the same quinn addon (\`@chainsafe/libp2p-quic\`); over TCP both
+  negotiate Noise and Yamux. Each dialer process holds only the transport under test.
+- **Protocols.** \`/bench-sink/1.0.0\` (throughput): the listener reads the stream to its end and replies with the
+  byte count. \`/bench-echo/1.0.0\` (connection establishment, connections per second, round trips): the listener
+  writes each chunk back as it arrives, and ends its side when the dialer ends.
 - **Throughput.** ${THROUGHPUT_BYTES / MIB} MiB per run in ${CHUNK / 1024} KiB writes, upload direction, after an
   untimed ${WARMUP_BYTES / MIB} MiB warm-up on the same connection. Streams are opened and negotiated before the clock
   starts; the clock stops when every stream's byte count has come back. With 8 or 64 streams the total is the same
   ${THROUGHPUT_BYTES / MIB} MiB, split evenly. "raw Node TCP" is one \`net\` socket doing the same (writes, end,
   count back): the limit of this loopback for one connection from Node.
 - **Connection establishment.** ${CONNECTIONS} fresh connections per run (after ${CONNECT_WARMUP} untimed ones),
-  one at a time: dial + security + muxer (TCP: Noise + Yamux; QUIC: its TLS) + first stream with protocol
-  negotiation + 1 byte written, half-close, and the count read back. Each connection is closed before the next
-  dial. Per run the median and p90 are taken; the table shows the median of those across runs.
+  one at a time: dial + security + muxer (TCP: Noise + Yamux; QUIC: its TLS) + first stream on
+  \`/bench-echo/1.0.0\` + 1 byte written and the same byte read back (the first byte; the stream is not ended).
+  The clock stops there; the connection is then closed, untimed, before the next dial. tswarm's host selects the
+  single protocol optimistically: the multistream-select proposal travels with the byte and the confirmation comes
+  back with the echo, so the stream costs no round trip of its own. The stock node negotiates fully, as js-libp2p 3
+  does (\`dialProtocol\` returns once the listener confirmed the protocol; the byte goes after). Per run the median
+  and p90 are taken; the table shows the median of those across runs.
 - **Idle connections.** ${IDLE_DIALERS} dialing nodes in one process each connect over TCP to each of
   ${IDLE_PEERS} listening peers in the listener's process: ${IDLE_DIALERS * IDLE_PEERS} connections. One dialer
   cannot hold 1 000 connections to one peer on either stack (\`dialPeer\`/\`dial\` reuse an open connection to
@@ -432,7 +443,7 @@ that many).${skipped.length > 0 ? `\n\nNot measured in this run: ${skipped.join(
   connects to the listener only ${3 * RELAY_DELAY_MS} ms (SYN, SYN-ACK, ACK) after accepting, and forwards nothing
   the client sent before then; the client's own work before its first write is hidden under that wait, which is
   small against the RTT. The figure is the run's median connect time / ${RTT_MS} ms. "raw Node TCP" is a \`net\`
-  connect + 1 byte + half-close + the count back through the same relay: 2 round trips (handshake, data) plus the
+  connect + 1 byte written and echoed back through the same relay: 2 round trips (handshake, data) plus the
   relay's timer slack, the yardstick for the others. Published figures for a libp2p connect-to-first-byte:
   js-libp2p over TCP 6.6 round trips, go-libp2p 5, rust-libp2p 3; the issue's targets are 3 over TCP + Noise and
   2 over QUIC.

@@ -7,7 +7,7 @@
  * parts, `--parts`, prints its rows and leaves the file alone).
  */
 import { spawn } from 'node:child_process'
-import { writeFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
 import { cpus, release, totalmem } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { version as libp2pVersion } from 'libp2p/version'
@@ -295,7 +295,7 @@ async function rttRow (runs: number, transport: Transport, target: number, log: 
     stock: [],
     raw: transport === 'tcp' ? [] : undefined,
     absoluteTarget: target,
-    digits: 1
+    digits: 0
   }
   for (let i = 0; i < runs; i++) {
     const stacks: Stack[] = [...order<Stack>(i, 'tswarm', 'stock'), ...(transport === 'tcp' ? ['raw' as const] : [])]
@@ -308,7 +308,8 @@ async function rttRow (runs: number, transport: Transport, target: number, log: 
       if (r.type !== 'connect') throw new Error(`expected a connect result, got ${r.type}`)
       const ms = median(r.ms)
       const list = stack === 'raw' ? row.raw : row[stack]
-      list?.push(ms / RTT_MS)
+      // N round trips take N × RTT plus the stacks' own work and the relay's timer slack, both far under one RTT here
+      list?.push(Math.floor(ms / RTT_MS))
       line.push(`${stack} ${(ms / RTT_MS).toFixed(1)} RTT (median ${ms.toFixed(1)} ms, ${Math.min(...r.ms).toFixed(1)}–${Math.max(...r.ms).toFixed(1)})`)
     }
     log(`  ${transport} round trips run ${i + 1}/${runs} (${RTT_CONNECTIONS} connections each through the relay): ${line.join(', ')}`)
@@ -442,7 +443,8 @@ that many).${skipped.length > 0 ? `\n\nNot measured in this run: ${skipped.join(
   kernel answers the SYN at once, which a user-space relay cannot delay, so the relay plays the handshake: it
   connects to the listener only ${3 * RELAY_DELAY_MS} ms (SYN, SYN-ACK, ACK) after accepting, and forwards nothing
   the client sent before then; the client's own work before its first write is hidden under that wait, which is
-  small against the RTT. The figure is the run's median connect time / ${RTT_MS} ms. "raw Node TCP" is a \`net\`
+  small against the RTT. The figure is the whole number of round trips, ⌊median connect time / ${RTT_MS} ms⌋: what
+  is left over is the stacks' own work and the relay's timer slack, a few ms each (the log shows the exact quotient). "raw Node TCP" is a \`net\`
   connect + 1 byte written and echoed back through the same relay: 2 round trips (handshake, data) plus the
   relay's timer slack, the yardstick for the others. Published figures for a libp2p connect-to-first-byte:
   js-libp2p over TCP 6.6 round trips, go-libp2p 5, rust-libp2p 3; the issue's targets are 3 over TCP + Noise and
@@ -454,6 +456,21 @@ that many).${skipped.length > 0 ? `\n\nNot measured in this run: ${skipped.join(
 ${log.join('\n')}
 \`\`\`
 `
+}
+
+/** Marks the start of the hand-written part of docs/benchmarks.md (the record of changes), which a run keeps. */
+const KEPT_MARKER = '<!-- written by hand below this line; a benchmark run keeps it -->'
+
+/** The hand-written part of the current document, from its marker on, or nothing. */
+async function keptSection (): Promise<string> {
+  let current: string
+  try {
+    current = await readFile(DOC, 'utf8')
+  } catch {
+    return ''
+  }
+  const at = current.indexOf(KEPT_MARKER)
+  return at === -1 ? '' : `\n${current.slice(at)}`
 }
 
 export async function sideBySide (options: SideBySideOptions): Promise<void> {
@@ -500,6 +517,6 @@ export async function sideBySide (options: SideBySideOptions): Promise<void> {
     console.log(`only ${parts.join(', ')} measured: ${DOC} left as it was`)
     return
   }
-  await writeFile(DOC, document(rows, runs, skipped, log))
+  await writeFile(DOC, document(rows, runs, skipped, log) + await keptSection())
   console.log(`written to ${DOC}`)
 }

@@ -14,6 +14,7 @@
  * ```
  */
 import { tcp as libp2pTcp } from '@libp2p/tcp'
+import type { TCPSocketOptions } from '@libp2p/tcp'
 import { ipPortToMultiaddr } from '@libp2p/utils'
 import { LOGGER, Libp2pTransportAdapter, TRANSPORT, instancePerContainerCachingFactory } from '@tswarm/core'
 import { coalesceWrites } from './coalesce.js'
@@ -36,6 +37,14 @@ export interface TcpOptions {
 
 export const TCP_MODULE_NAME = '@tswarm/transport-tcp'
 
+/**
+ * Socket buffer marks for every socket, dialed or accepted. @libp2p/tcp hands these options to `net.connect` and
+ * `net.createServer` as they are, though its types list only a few of them. With Node's 16 KiB default every 64 KiB
+ * frame makes `write()` report a full socket and, once written, a 'drain' that every stream of the connection is told
+ * of; 1 MiB lets the socket report full only when the kernel stops taking bytes.
+ */
+const SOCKET_BUFFERS = { highWaterMark: 1024 * 1024, writableHighWaterMark: 1024 * 1024 } as TCPSocketOptions
+
 /** The TCP transport as a swarm module: `createSwarm({ modules: [tcp()] })`. */
 export function tcp (options: TcpOptions = {}): SwarmModule {
   return {
@@ -54,7 +63,9 @@ export function createTcpTransport (options: TcpOptions, container: DependencyCo
     inboundSocketInactivityTimeout: options.socketInactivityTimeout,
     outboundSocketInactivityTimeout: options.socketInactivityTimeout,
     backlog: options.backlog,
-    maxConnections: options.maxConnections
+    maxConnections: options.maxConnections,
+    dialOpts: SOCKET_BUFFERS,
+    listenOpts: SOCKET_BUFFERS
   })({ logger: container.resolve(LOGGER) })
   return new Libp2pTransportAdapter({
     name: 'tcp',

@@ -6,5 +6,7 @@ transportComplianceTests({
   modules: () => [tcp()],
   listenAddrs: ['/ip4/127.0.0.1/tcp/0'],
   // Port 1 (tcpmux) is privileged and unused on a test machine: the dial is refused at once.
-  deadAddr: '/ip4/127.0.0.1/tcp/1'
+  deadAddr: '/ip4/127.0.0.1/tcp/1',
+  // @libp2p/tcp's listener destroys every socket it accepted when it closes, upgraded or not
+  listenerCloseKeepsConnections: false
 })

@@ -6,6 +6,12 @@ export interface PeerDialWorker<T, O> {
   request(options: O): Promise<T>
 }
 
+/**
+ * Why the worker of a dial that succeeded is stopped. One shared instance: every successful dial aborts its worker,
+ * and a new Error each time would capture a stack trace per connection for nothing.
+ */
+const DIAL_SUCCEEDED = new Error('the dial succeeded; remaining address dials are not needed')
+
 interface ActiveDial<T, O> {
   worker: PeerDialWorker<T, O>
   controller: AbortController
@@ -47,7 +53,7 @@ export class DialSync<T, O> {
       active.callers--
       if (active.callers === 0 && this.#active.get(key) === active) {
         this.#active.delete(key)
-        active.controller.abort(outcome ?? new Error('the dial succeeded; remaining address dials are not needed'))
+        active.controller.abort(outcome ?? DIAL_SUCCEEDED)
       }
     }
   }

@@ -19,8 +19,9 @@ export interface TransportComplianceOptions {
   /** An address of the transport's kind where nothing listens, so dials to it fail. */
   deadAddr: string
   /**
-   * Whether connections accepted by a listener outlive `listenClose` (default true). QUIC's are carried by the
-   * listener's UDP socket, so they close with it; the suite then checks that both sides see them go.
+   * Whether connections accepted by a listener outlive `listenClose` (default true, as in go-libp2p). QUIC's are
+   * carried by the listener's UDP socket, and @libp2p/tcp's listener destroys the sockets it accepted, so with those
+   * transports they close with the listener; the suite then checks that both sides see them go.
    */
   listenerCloseKeepsConnections?: boolean
   /**

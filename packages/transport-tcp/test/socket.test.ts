@@ -2,8 +2,11 @@ import assert from 'node:assert/strict'
 import { once } from 'node:events'
 import { createConnection, createServer } from 'node:net'
 import { describe, it } from 'node:test'
+import { multiaddr } from '@multiformats/multiaddr'
+import { assembleSwarm } from '@tswarm/core'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { coalesceWrites } from '../src/coalesce.js'
+import { createTcpTransport, tcp } from '../src/index.js'
 import type { MultiaddrConnection } from '@libp2p/interface'
 import type { AddressInfo, Server, Socket } from 'node:net'
 
@@ -88,5 +91,39 @@ describe('coalesceWrites', () => {
     const conn = { sendData } as unknown as MultiaddrConnection & { sendData: typeof sendData }
     coalesceWrites(conn)
     assert.equal(conn.sendData, sendData)
+  })
+})
+
+describe('tcp sockets', () => {
+  it('give every socket, dialed or accepted, a 1 MiB write mark, so a 64 KiB frame does not report a full socket', async () => {
+    const { container, swarm } = await assembleSwarm({ modules: [tcp()] })
+    const transport = createTcpTransport({}, container)
+    const marks: Record<string, number> = {}
+    const held: MultiaddrConnection[] = []
+    const accepted = Promise.withResolvers<void>()
+    const mark = (side: 'dialed' | 'accepted', maConn: MultiaddrConnection): void => {
+      marks[side] = (maConn as MultiaddrConnection & { socket: Socket }).socket.writableHighWaterMark
+      held.push(maConn)
+    }
+    // an upgrader that only looks at the raw connections: the dialer's gives up, the listener's holds until the end
+    const upgrader = {
+      async upgradeOutbound (maConn: MultiaddrConnection): Promise<never> {
+        mark('dialed', maConn)
+        throw new Error('test: looked at it')
+      },
+      async upgradeInbound (maConn: MultiaddrConnection): Promise<never> {
+        mark('accepted', maConn)
+        accepted.resolve()
+        return await new Promise<never>(() => {})
+      },
+      async adoptSecured (): Promise<never> { throw new Error('not used by TCP') }
+    }
+    const listener = await transport.listen(multiaddr('/ip4/127.0.0.1/tcp/0'), { upgrader, onConnection: () => {} })
+    await assert.rejects(transport.dial(listener.getAddrs()[0], { signal: AbortSignal.timeout(5000), upgrader }), /test: looked at it/)
+    await accepted.promise
+    assert.deepEqual(marks, { dialed: 1024 * 1024, accepted: 1024 * 1024 })
+    for (const c of held) c.abort(new Error('test over'))
+    await listener.close()
+    await swarm.close()
   })
 })

@@ -50,9 +50,8 @@ export interface SwarmStreamInit {
   /**
    * How many written bytes may wait inside the muxer (for window, or for the connection to drain) while `write()`
    * still resolves at once: a number, or a function read at every write (a connection shares one budget among its
-   * streams this way). Writes that wait together leave as one large frame: with 64 KiB writes on one stream, 1 MiB
-   * cut the receiver's window updates and the frames through Noise and the socket several-fold; with 64 streams,
-   * 1 MiB each cost more CPU than it saved (docs/benchmarks.md). Above the mark, `write()` waits for the muxer.
+   * streams this way). Writes that wait together leave as one large frame, so the receiver sends one window update
+   * for many writes and Noise and the socket see fewer, larger pieces. Above the mark, `write()` waits for the muxer.
    *
    * @default 1048576 (1 MiB)
    */

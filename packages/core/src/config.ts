@@ -40,6 +40,7 @@ export interface SwarmOptions {
   ipv6BlackHole?: BlackHoleCounterOptions | null
   /**
    * How often every connection whose muxer can ping (Yamux) is pinged to check the peer is still there; 0 disables.
+   * These pings are also the connections' keep-alive (Yamux's own is off): at 0 an idle connection sends nothing.
    * Default 30 000.
    */
   livenessInterval?: number

@@ -63,7 +63,12 @@ export class UpgradedConnection implements MuxedConnection {
     this.#scope = init.scope
     // Only some muxers can ping (Yamux can); the StreamMuxer contract has no ping.
     const pinger = init.muxer as StreamMuxer & { ping?: (options?: AbortOptions) => Promise<number> }
-    if (typeof pinger.ping === 'function') this.ping = async options => pinger.ping?.(options) ?? 0
+    if (typeof pinger.ping === 'function') {
+      this.ping = async options => pinger.ping?.(options) ?? 0
+      // Yamux grows a stream's receive window only once it knows the round-trip time, which a ping measures; its own
+      // keep-alive, which would send this one, is off (the swarm's liveness check pings instead)
+      this.ping().catch(() => {})
+    }
     this.#maConn = init.maConn
     this.#muxer = init.muxer
 

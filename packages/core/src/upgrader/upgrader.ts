@@ -47,11 +47,17 @@ export class NoiseYamuxUpgrader implements Upgrader {
   ) {
     this.#localPeer = peerIdFromPrivateKey(privateKey)
     this.#log = logger.forComponent('tswarm:upgrader')
-    // Yamux's own keep-alive pings every 30 s, so idle connections stay open through NATs and a vanished peer is
-    // noticed; its inbound stream cap bounds what one peer can make us hold. A paused stream stops granting window,
-    // but the remote may still send what it was already granted; capping the window at the inner stream's read
-    // buffer (4 MiB) means that can never overflow it and reset the stream.
-    const yamuxFactory = yamux({ maxInboundStreams: 1024, streamOptions: { maxStreamWindowSize: MAX_STREAM_WINDOW } })()
+    // The swarm's liveness check pings every connection from one shared timer, which keeps idle connections open
+    // through NATs and notices a vanished peer; Yamux's own keep-alive would ping each one again from a timer of its
+    // own (1.5 KiB of heap per connection, measured), so it is off, and UpgradedConnection makes the one early ping
+    // Yamux needs to learn the round-trip time. The inbound stream cap bounds what one peer can make us hold. A paused
+    // stream stops granting window, but the remote may still send what it was already granted; capping the window at
+    // the inner stream's read buffer (4 MiB) means that can never overflow it and reset the stream.
+    const yamuxFactory = yamux({
+      maxInboundStreams: 1024,
+      enableKeepAlive: false,
+      streamOptions: { maxStreamWindowSize: MAX_STREAM_WINDOW }
+    })()
     this.#muxers = new Map([[yamuxFactory.protocol, yamuxFactory]])
     // Noise asks the upgrader for the muxers it may offer in its early negotiation extension; it needs nothing
     // else of the libp2p Upgrader interface.

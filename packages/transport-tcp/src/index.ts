@@ -38,12 +38,15 @@ export interface TcpOptions {
 export const TCP_MODULE_NAME = '@tswarm/transport-tcp'
 
 /**
- * Socket buffer marks for every socket, dialed or accepted. @libp2p/tcp hands these options to `net.connect` and
- * `net.createServer` as they are, though its types list only a few of them. With Node's 16 KiB default every 64 KiB
- * frame makes `write()` report a full socket and, once written, a 'drain' that every stream of the connection is told
- * of; 1 MiB lets the socket report full only when the kernel stops taking bytes.
+ * A 1 MiB write mark for every socket, dialed or accepted. With Node's 16 KiB default every 64 KiB frame makes
+ * `write()` report a full socket and, once written, a 'drain' that every stream of the connection is told of; 1 MiB
+ * lets the socket report full only when the kernel stops taking bytes. @libp2p/tcp hands these options to
+ * `net.connect` and `net.createServer` as they are, though its types list only a few of them. `net.createServer`
+ * takes one mark for both directions, so accepted sockets may also buffer up to 1 MiB read while paused.
  */
-const SOCKET_BUFFERS = { highWaterMark: 1024 * 1024, writableHighWaterMark: 1024 * 1024 } as TCPSocketOptions
+const WRITE_MARK = 1024 * 1024
+const DIAL_SOCKET = { writableHighWaterMark: WRITE_MARK } as TCPSocketOptions
+const LISTEN_SOCKET = { highWaterMark: WRITE_MARK } as TCPSocketOptions
 
 /** The TCP transport as a swarm module: `createSwarm({ modules: [tcp()] })`. */
 export function tcp (options: TcpOptions = {}): SwarmModule {
@@ -64,8 +67,8 @@ export function createTcpTransport (options: TcpOptions, container: DependencyCo
     outboundSocketInactivityTimeout: options.socketInactivityTimeout,
     backlog: options.backlog,
     maxConnections: options.maxConnections,
-    dialOpts: SOCKET_BUFFERS,
-    listenOpts: SOCKET_BUFFERS
+    dialOpts: DIAL_SOCKET,
+    listenOpts: LISTEN_SOCKET
   })({ logger: container.resolve(LOGGER) })
   return new Libp2pTransportAdapter({
     name: 'tcp',

@@ -22,6 +22,11 @@ const CONNECTION_WRITE_BUDGET = DEFAULT_WRITE_BUFFER_HIGH_WATER
  */
 const STREAM_WRITE_FLOOR = 256 * 1024
 
+/** The write high-water mark of each of `streams` streams on one connection: 1 MiB shared, at least 256 KiB each. */
+export function streamWriteShare (streams: number): number {
+  return Math.max(STREAM_WRITE_FLOOR, CONNECTION_WRITE_BUDGET / Math.max(1, streams))
+}
+
 /** How long a graceful connection close may take before the connection is aborted. */
 const CLOSE_TIMEOUT_MS = 1_000
 
@@ -54,8 +59,8 @@ export class SwarmConn implements Conn {
   /** Since when the connection has had no stream (clock ms), or undefined while it has one. */
   idleSince: number | undefined
   readonly #streams = new Set<SwarmStream>()
-  /** Each stream's part of the connection's write budget: one stream may run 1 MiB ahead, 4 or more 256 KiB each. */
-  readonly #writeShare = (): number => Math.max(STREAM_WRITE_FLOOR, CONNECTION_WRITE_BUDGET / Math.max(1, this.#streams.size))
+  /** Each stream's part of the connection's write budget, read at every write. */
+  readonly #writeShare = (): number => streamWriteShare(this.#streams.size)
   #nextStream = 0
   #closing?: Promise<void>
 

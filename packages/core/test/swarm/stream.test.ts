@@ -64,6 +64,7 @@ interface SetupOptions {
   clock?: Clock
   highWaterA?: number
   highWaterB?: number
+  writeHighWaterA?: number | (() => number)
   /** `null`: make the streams raw, before any negotiation. */
   protocol?: string | null
 }
@@ -105,7 +106,8 @@ async function setup (opts: SetupOptions = {}): Promise<Env> {
     return [outbound, await inbound]
   }
 
-  function wrap (inner: MuxedStream, side: 'a' | 'b', protocol: string | undefined, highWater?: number, counted = true): SwarmStream {
+  function wrap (inner: MuxedStream, side: 'a' | 'b', protocol: string | undefined, highWater?: number, counted = true,
+    writeHighWater?: number | (() => number)): SwarmStream {
     return new SwarmStream({
       inner,
       conn: side === 'a' ? fakeConn('1', peerA, peerB) : fakeConn('1', peerB, peerA),
@@ -115,6 +117,7 @@ async function setup (opts: SetupOptions = {}): Promise<Env> {
       clock,
       protocol,
       readBufferHighWater: highWater,
+      writeBufferHighWater: writeHighWater,
       onEnd: () => { if (counted) ended[side]++ }
     })
   }
@@ -122,7 +125,7 @@ async function setup (opts: SetupOptions = {}): Promise<Env> {
   const [innerA, innerB] = await innerPair()
   const protocol = opts.protocol === null ? undefined : opts.protocol ?? PROTOCOL
   const env: Env = {
-    a: wrap(innerA, 'a', protocol, opts.highWaterA),
+    a: wrap(innerA, 'a', protocol, opts.highWaterA, true, opts.writeHighWaterA),
     b: wrap(innerB, 'b', protocol, opts.highWaterB),
     innerA,
     innerB,
@@ -275,26 +278,40 @@ describe('SwarmStream', () => {
     await env.close()
   })
 
-  it('lets writes run ahead while the muxer holds less than the write high-water mark, then holds the writer', async () => {
-    // B reads nothing and its read mark is small, so A's window (256 KiB) runs out and A's muxer starts holding bytes
-    const env = await setup({ highWaterB: 16 * 1024 })
-    const { a, b } = env
+  /** Writes 64 KiB chunks from A (B reads nothing) until one waits; returns them, and the write that waits. */
+  async function writeUntilHeld (env: Env): Promise<{ written: Buffer[], blocked: Promise<void> }> {
     const chunk = randomBytes(64 * 1024)
     const written: Buffer[] = []
-    let blocked: Promise<void> | undefined
-    // 256 KiB of window + 1 MiB held = 20 chunks at most before a write must wait
-    for (let i = 0; i < 40 && blocked === undefined; i++) {
-      const write = a.write(chunk)
+    for (let i = 0; i < 40; i++) {
+      const write = env.a.write(chunk)
       written.push(chunk)
       const state = track(write)
       await settle(env)
-      if (!state.settled) blocked = write
+      if (!state.settled) return { written, blocked: write }
     }
-    assert.ok(blocked !== undefined, 'no write ever waited')
-    // with no high-water mark the writer would wait at the 5th write, as soon as the window is gone
-    assert.ok(written.length >= 18 && written.length <= 21, `the writer waited after ${written.length} writes`)
-    const total = written.length * chunk.byteLength
-    const got = readBytes(b, total)
+    throw new Error('40 writes of 64 KiB went through to a stream nobody reads')
+  }
+
+  it('lets writes run ahead while the muxer holds less than the write high-water mark, then holds the writer', async () => {
+    // B reads nothing and its read mark is small, so A's window (256 KiB) runs out and A's muxer starts holding bytes
+    const env = await setup({ highWaterB: 16 * 1024 })
+    const { written, blocked } = await writeUntilHeld(env)
+    // 256 KiB of window, then 1 MiB held: the 20th write is the first to wait (with no mark, the 5th would)
+    assert.equal(written.length, 20)
+    const got = readBytes(env.b, written.length * 64 * 1024)
+    await blocked
+    assert.ok(Buffer.from(await got).equals(Buffer.concat(written)))
+    await env.close()
+  })
+
+  it('reads a high-water mark given as a function at every write', async () => {
+    let mark = 1024 * 1024
+    const env = await setup({ highWaterB: 16 * 1024, writeHighWaterA: () => mark })
+    // lowered after the stream was made: a mark read once at construction would still let 20 writes through
+    mark = 256 * 1024
+    const { written, blocked } = await writeUntilHeld(env)
+    assert.equal(written.length, 8)
+    const got = readBytes(env.b, written.length * 64 * 1024)
     await blocked
     assert.ok(Buffer.from(await got).equals(Buffer.concat(written)))
     await env.close()

@@ -14,7 +14,7 @@ import { version as libp2pVersion } from 'libp2p/version'
 import { tcpRelay, udpRelay } from './fixtures/delay-relay.js'
 import { CHUNK } from './fixtures/messages.js'
 import type { Relay } from './fixtures/delay-relay.js'
-import type { DialerJob, DialerResult, ListenerJob, PeerInfo, ReadyMessage, Stack, Transport } from './fixtures/messages.js'
+import type { DialerJob, DialerResult, Direction, ListenerJob, PeerInfo, ReadyMessage, Stack, Transport } from './fixtures/messages.js'
 import type { ChildProcessWithoutNullStreams } from 'node:child_process'
 
 /** The parts `--parts` can pick, in the order they run; each names one or more sections of the table. */
@@ -204,9 +204,10 @@ function order<T> (i: number, a: T, b: T): [T, T] {
   return i % 2 === 0 ? [a, b] : [b, a]
 }
 
-async function throughputRows (runs: number, transport: Transport, streams: number, withRaw: boolean, target: number | undefined, log: Progress): Promise<Row> {
+async function throughputRows (runs: number, transport: Transport, streams: number, direction: Direction, withRaw: boolean,
+  target: number | undefined, log: Progress): Promise<Row> {
   const row: Row = {
-    metric: `${transport.toUpperCase()} ${streams === 1 ? 'single stream' : `${streams} streams`}, upload`,
+    metric: `${transport.toUpperCase()} ${streams === 1 ? 'single stream' : `${streams} streams`}, ${direction === 'up' ? 'upload' : 'download'}`,
     unit: 'MiB/s',
     higherIsBetter: true,
     tswarm: [],
@@ -219,8 +220,9 @@ async function throughputRows (runs: number, transport: Transport, streams: numb
     const stacks: Stack[] = [...order<Stack>(i, 'tswarm', 'stock'), ...(withRaw ? ['raw' as const] : [])]
     const line: string[] = []
     for (const stack of stacks) {
-      const r = await runPair<DialerResult>({ stack, nodes: 1, transports: [transport] }, peers => ({
-        kind: 'throughput', stack, transport, target: peers[0], bytes: THROUGHPUT_BYTES, streams, warmupBytes: WARMUP_BYTES
+      const rawReply = direction === 'up' ? 'count' : 'source'
+      const r = await runPair<DialerResult>({ stack, nodes: 1, transports: [transport], rawReply }, peers => ({
+        kind: 'throughput', stack, transport, target: peers[0], bytes: THROUGHPUT_BYTES, streams, direction, warmupBytes: WARMUP_BYTES
       }))
       if (r.type !== 'throughput') throw new Error(`expected a throughput result, got ${r.type}`)
       const mibs = r.bytes / MIB / r.seconds
@@ -398,14 +400,17 @@ that many).${skipped.length > 0 ? `\n\nNot measured in this run: ${skipped.join(
   })\`, \`handle()\` (stream limits 256) and \`dialProtocol\`. Identify runs on neither stack (the stock node has
   no identify service). QUIC on both sides is the same quinn addon (\`@chainsafe/libp2p-quic\`); over TCP both
   negotiate Noise and Yamux. Each dialer process holds only the transport under test.
-- **Protocols.** \`/bench-sink/1.0.0\` (throughput): the listener reads the stream to its end and replies with the
-  byte count. \`/bench-echo/1.0.0\` (connection establishment, connections per second, round trips): the listener
+- **Protocols.** \`/bench-sink/1.0.0\` (upload): the listener reads the stream to its end and replies with the
+  byte count. \`/bench-source/1.0.0\` (download): the dialer writes the byte count it wants and ends its side; the
+  listener writes that many bytes in ${CHUNK / 1024} KiB writes and ends. \`/bench-echo/1.0.0\` (connection establishment, connections per second, round trips): the listener
   writes each chunk back as it arrives, and ends its side when the dialer ends.
-- **Throughput.** ${THROUGHPUT_BYTES / MIB} MiB per run in ${CHUNK / 1024} KiB writes, upload direction, after an
-  untimed ${WARMUP_BYTES / MIB} MiB warm-up on the same connection. Streams are opened and negotiated before the clock
-  starts; the clock stops when every stream's byte count has come back. With 8 or 64 streams the total is the same
-  ${THROUGHPUT_BYTES / MIB} MiB, split evenly. "raw Node TCP" is one \`net\` socket doing the same (writes, end,
-  count back): the limit of this loopback for one connection from Node.
+- **Throughput.** ${THROUGHPUT_BYTES / MIB} MiB per run in ${CHUNK / 1024} KiB writes, upload (the dialer writes to
+  the sink) or download (the dialer reads from the source), after an untimed ${WARMUP_BYTES / MIB} MiB warm-up the
+  same way on the same connection. Streams are opened and negotiated before the clock starts; the clock stops when
+  every stream's byte count has come back (upload) or every stream has ended (download). With 8 or 64 streams
+  (upload) the total is the same ${THROUGHPUT_BYTES / MIB} MiB, split evenly. "raw Node TCP" is one \`net\` socket
+  doing the same (writes, end, count back; or asks, then reads to the end): the limit of this loopback for one
+  connection from Node.
 - **Connection establishment.** ${CONNECTIONS} fresh connections per run (after ${CONNECT_WARMUP} untimed ones),
   one at a time: dial + security + muxer (TCP: Noise + Yamux; QUIC: its TLS) + first stream on
   \`/bench-echo/1.0.0\` + 1 byte written and the same byte read back (the first byte; the stream is not ended).
@@ -484,12 +489,20 @@ export async function sideBySide (options: SideBySideOptions): Promise<void> {
   // Priority order from the issue. A failed section is reported as skipped rather than hiding the rows already
   // measured, and the sections after it still run.
   const sections: Array<[SideBySidePart, string, () => Promise<Row[]>]> = [
-    ['throughput', 'TCP single-stream throughput', async () => [await throughputRows(runs, 'tcp', 1, true, 2.0, progress)]],
-    ['throughput', 'QUIC single-stream throughput', async () => [await throughputRows(runs, 'quic', 1, false, 1.5, progress)]],
+    ['throughput', 'TCP single-stream throughput', async () => [
+      await throughputRows(runs, 'tcp', 1, 'up', true, 2.0, progress),
+      await throughputRows(runs, 'tcp', 1, 'down', true, 2.0, progress)
+    ]],
+    ['throughput', 'QUIC single-stream throughput', async () => [
+      await throughputRows(runs, 'quic', 1, 'up', false, 1.5, progress),
+      await throughputRows(runs, 'quic', 1, 'down', false, 1.5, progress)
+    ]],
     ['connect', 'TCP connection establishment', async () => connectRows(runs, 'tcp', 0.3, progress)],
     ['connect', 'QUIC connection establishment', async () => connectRows(runs, 'quic', 0.5, progress)],
-    ['streams', 'TCP 8 streams throughput', async () => [await throughputRows(runs, 'tcp', 8, false, undefined, progress)]],
-    ['streams', 'TCP 64 streams throughput', async () => [await throughputRows(runs, 'tcp', 64, false, 2.0, progress)]],
+    ['streams', 'TCP 8 streams throughput', async () => [await throughputRows(runs, 'tcp', 8, 'up', false, undefined, progress)]],
+    ['streams', 'TCP 64 streams throughput', async () => [await throughputRows(runs, 'tcp', 64, 'up', false, 2.0, progress)]],
+    ['streams', 'QUIC 8 streams throughput', async () => [await throughputRows(runs, 'quic', 8, 'up', false, undefined, progress)]],
+    ['streams', 'QUIC 64 streams throughput', async () => [await throughputRows(runs, 'quic', 64, 'up', false, 1.5, progress)]],
     ['idle', 'idle connection memory', async () => idleRows(runs, progress)],
     ['connect-rate', 'TCP connections per second', async () => connectRateRows(runs, 'tcp', progress)],
     ['connect-rate', 'QUIC connections per second', async () => connectRateRows(runs, 'quic', progress)],

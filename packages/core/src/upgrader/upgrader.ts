@@ -150,7 +150,7 @@ export class NoiseYamuxUpgrader implements Upgrader {
       if (direction === 'outbound') {
         // The proposal and the first Noise message leave together; the answer is checked as it arrives, before the
         // responder's Noise message, and a refusal fails the upgrade with the negotiation's error.
-        const answered = selectLazily(maConn, NOISE_PROTOCOL, signal)
+        const answered = selectLazily(maConn, NOISE_PROTOCOL, signal).then(() => { stage = 'noise handshake' })
         const securing = this.#encrypter.secureOutbound(maConn, opts)
         const [, result] = await Promise.all([answered, securing])
         secured = result

@@ -1,8 +1,15 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
+import { generateKeyPair } from '@libp2p/crypto/keys'
 import { handle } from '@libp2p/multistream-select'
 import { multiaddrConnectionPair } from '@libp2p/utils'
+import { SystemClock } from '../../src/clock.js'
+import { DEFAULT_SWARM_CONFIG } from '../../src/config.js'
+import { findError } from '../../src/errors.js'
+import { swarmLogger } from '../../src/logger.js'
+import { LimitResourceManager } from '../../src/resources/limit-resource-manager.js'
 import { selectLazily } from '../../src/upgrader/lazy-select.js'
+import { NoiseYamuxUpgrader } from '../../src/upgrader/upgrader.js'
 import type { MessageStream } from '@libp2p/interface'
 
 const utf8 = new TextEncoder()
@@ -79,5 +86,38 @@ describe('selectLazily', () => {
     controller.abort(new Error('given up'))
     await assert.rejects(waiting, { name: 'ProtocolNegotiationError', message: /given up/ })
     await Promise.all([d2.close(), l2.close()])
+  })
+})
+
+describe('NoiseYamuxUpgrader, outbound, with /noise proposed lazily', () => {
+  async function upgrader (): Promise<NoiseYamuxUpgrader> {
+    return new NoiseYamuxUpgrader(await generateKeyPair('Ed25519'), [], DEFAULT_SWARM_CONFIG, new SystemClock(), swarmLogger(), new LimitResourceManager())
+  }
+
+  it('names the negotiation when the listener refuses /noise', async () => {
+    const [dialer, listener] = multiaddrConnectionPair()
+    const upgrading = (await upgrader()).upgradeOutbound(dialer, { transport: 'memory' })
+    const refused = handle(listener, '/tls/1.0.0')
+    await assert.rejects(upgrading, (err: Error) => {
+      assert.equal(err.name, 'UpgradeError')
+      assert.match(err.message, /during security negotiation/)
+      assert.equal(findError(err, 'ProtocolNegotiationError')?.name, 'ProtocolNegotiationError')
+      return true
+    })
+    await assert.rejects(refused)
+  })
+
+  it('names the Noise handshake when the listener accepts /noise and then answers garbage', async () => {
+    const [dialer, listener] = multiaddrConnectionPair()
+    const upgrading = (await upgrader()).upgradeOutbound(dialer, { transport: 'memory' })
+    assert.equal(await handle(listener, '/noise'), '/noise')
+    // a length-prefixed "Noise message" of the right size for message 2 that is not one
+    listener.send(Buffer.concat([Buffer.from([0, 200]), Buffer.alloc(200, 0x42)]))
+    await assert.rejects(upgrading, (err: Error) => {
+      assert.equal(err.name, 'UpgradeError')
+      assert.match(err.message, /during noise handshake/)
+      return true
+    })
+    listener.abort(new Error('test over'))
   })
 })

@@ -62,6 +62,12 @@ export interface HostNewStreamOptions extends OpenStreamOptions {
   noDial?: boolean
 }
 
+/** What a protocol service (ping, perf) needs from its host: to serve its protocol and to open streams by protocol. */
+export interface ProtocolHost {
+  handle(protocol: string, handler: ProtocolHandler, options?: HandleOptions): void
+  newStream(peer: PeerId, protocols: string | readonly string[], options?: HostNewStreamOptions): Promise<Stream>
+}
+
 interface HandlerEntry {
   handler: ProtocolHandler
   maxInboundStreams: number

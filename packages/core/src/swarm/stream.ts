@@ -162,7 +162,7 @@ export class SwarmStream implements Stream {
   readonly #remotePeer: PeerId
   readonly #onEnd: (stream: SwarmStream) => void
   readonly #highWater: number
-  readonly #writeHighWater: number | (() => number)
+  readonly #writeHighWater: () => number
   readonly #opened: number
   readonly #scope: StreamScope | undefined
   #protocol: string
@@ -207,7 +207,7 @@ export class SwarmStream implements Stream {
     this.#remotePeer = init.conn.remotePeer
     this.#onEnd = init.onEnd
     this.#highWater = highWater
-    this.#writeHighWater = writeHighWater
+    this.#writeHighWater = typeof writeHighWater === 'number' ? () => writeHighWater : writeHighWater
     this.#protocol = init.protocol ?? ''
     this.#scope = init.scope
     this.#opened = init.clock.now()
@@ -313,8 +313,7 @@ export class SwarmStream implements Stream {
     // Not accepted means the muxer is holding the bytes (no window, or the connection must drain); below the mark the
     // caller may go on, and what it writes next joins the same frame.
     if (accepted) return
-    const mark = typeof this.#writeHighWater === 'number' ? this.#writeHighWater : this.#writeHighWater()
-    if (this.#inner.writeBufferLength < mark) return
+    if (this.#inner.writeBufferLength < this.#writeHighWater()) return
     const drained = this.#writers.wait(options?.signal)
     this.#armWriteTimer()
     await drained

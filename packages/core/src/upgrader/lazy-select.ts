@@ -1,35 +1,7 @@
 import { Uint8ArrayList } from 'uint8arraylist'
 import { ProtocolNegotiationError } from '../errors.js'
+import { multistreamProposal } from '../multistream.js'
 import type { MessageStream, StreamCloseEvent, StreamMessageEvent } from '@libp2p/interface'
-
-const MULTISTREAM_HEADER = '/multistream/1.0.0'
-const utf8 = new TextEncoder()
-
-/** One multistream-select message: an unsigned varint length, the protocol ID and a newline. */
-function message (id: string): Uint8Array {
-  const body = utf8.encode(`${id}\n`)
-  const length: number[] = []
-  let n = body.byteLength
-  while (n >= 0x80) {
-    length.push((n & 0x7f) | 0x80)
-    n >>>= 7
-  }
-  length.push(n)
-  const out = new Uint8Array(length.length + body.byteLength)
-  out.set(length)
-  out.set(body, length.length)
-  return out
-}
-
-/** The multistream header followed by a proposal of `protocol`: what the dialer sends, and what a listener that agrees answers. */
-function proposal (protocol: string): Uint8Array {
-  const header = message(MULTISTREAM_HEADER)
-  const proposed = message(protocol)
-  const out = new Uint8Array(header.byteLength + proposed.byteLength)
-  out.set(header)
-  out.set(proposed, header.byteLength)
-  return out
-}
 
 /**
  * Proposes one protocol on a raw connection without waiting for the answer (multistream-select's lazy dialer, as
@@ -49,7 +21,7 @@ function proposal (protocol: string): Uint8Array {
  */
 export async function selectLazily (conn: MessageStream, protocol: string, signal?: AbortSignal): Promise<void> {
   signal?.throwIfAborted()
-  const expected = proposal(protocol)
+  const expected = multistreamProposal(protocol)
   const received = new Uint8ArrayList()
   const { promise, resolve, reject } = Promise.withResolvers<void>()
 

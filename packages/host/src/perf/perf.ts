@@ -3,7 +3,7 @@ import { toError } from '@tswarm/core'
 import { PerfError } from '../errors.js'
 import { BufferedReader } from '../stream/reader.js'
 import type { PerfConfig } from '../config.js'
-import type { HandleOptions, HostNewStreamOptions, ProtocolHandler } from '../host.js'
+import type { ProtocolHost } from '../host.js'
 import type { AbortOptions, Logger, PeerId } from '@libp2p/interface'
 import type { Stream } from '@tswarm/core'
 
@@ -34,23 +34,17 @@ export interface PerfResult {
   downloadBitsPerSecond: number
 }
 
-/** What perf needs from its host. */
-export interface PerfHost {
-  handle(protocol: string, handler: ProtocolHandler, options?: HandleOptions): void
-  newStream(peer: PeerId, protocols: string | readonly string[], options?: HostNewStreamOptions): Promise<Stream>
-}
-
 /**
  * The libp2p perf protocol (`/perf/1.0.0`): the client sends the number of bytes it wants back as a big-endian
  * uint64, then its upload, then closes its write side; the server reads everything, then sends the bytes asked for
  * and closes.
  */
 export class PerfService {
-  readonly #host: PerfHost
+  readonly #host: ProtocolHost
   readonly #config: PerfConfig
   readonly #log: Logger
 
-  constructor (host: PerfHost, config: PerfConfig, log: Logger) {
+  constructor (host: ProtocolHost, config: PerfConfig, log: Logger) {
     this.#host = host
     this.#config = config
     this.#log = log

@@ -5,7 +5,7 @@ import { equals as uint8ArrayEquals } from 'uint8arrays/equals'
 import { PingError } from '../errors.js'
 import { BufferedReader } from '../stream/reader.js'
 import type { PingConfig } from '../config.js'
-import type { HandleOptions, HostNewStreamOptions, ProtocolHandler } from '../host.js'
+import type { ProtocolHost } from '../host.js'
 import type { AbortOptions, Logger, PeerId } from '@libp2p/interface'
 import type { Clock, Stream } from '@tswarm/core'
 
@@ -13,23 +13,17 @@ export const PING_PROTOCOL = '/ipfs/ping/1.0.0'
 /** Bytes in one ping (the spec's). */
 export const PING_SIZE = 32
 
-/** What ping needs from its host. */
-export interface PingHost {
-  handle(protocol: string, handler: ProtocolHandler, options?: HandleOptions): void
-  newStream(peer: PeerId, protocols: string | readonly string[], options?: HostNewStreamOptions): Promise<Stream>
-}
-
 /**
  * `/ipfs/ping/1.0.0`: the dialer sends 32 random bytes, the listener echoes them, repeatedly on one stream. Round
  * trips are measured with `performance.now()`, not the swarm clock: they are measurements, not timeouts.
  */
 export class PingService {
-  readonly #host: PingHost
+  readonly #host: ProtocolHost
   readonly #config: PingConfig
   readonly #clock: Clock
   readonly #log: Logger
 
-  constructor (host: PingHost, config: PingConfig, clock: Clock, log: Logger) {
+  constructor (host: ProtocolHost, config: PingConfig, clock: Clock, log: Logger) {
     this.#host = host
     this.#config = config
     this.#clock = clock

@@ -1,12 +1,9 @@
-import { ProtocolNegotiationError, SwarmError, TimeoutError, raceAbort, streamToDuplex, timeoutSignal, toError } from '@tswarm/core'
+import { MULTISTREAM_PROTOCOL, ProtocolNegotiationError, SwarmError, TimeoutError, multistreamProposal, raceAbort, streamToDuplex, timeoutSignal, toError } from '@tswarm/core'
 import { InvalidMessageError } from '../errors.js'
-import { BufferedReader, lengthPrefixed } from './reader.js'
+import { BufferedReader } from './reader.js'
 import type { AbortOptions } from '@libp2p/interface'
 import type { Clock, Conn, Deadline, Direction, Stream, StreamStats, StreamStatus } from '@tswarm/core'
 import type { Duplex } from 'node:stream'
-
-/** The multistream-select protocol ID, sent first on every stream. */
-export const MULTISTREAM_PROTOCOL = '/multistream/1.0.0'
 
 /** The longest protocol name multistream-select allows (the js and go implementations both cap it at 1 KiB). */
 const MAX_PROTOCOL_LENGTH = 1024
@@ -211,7 +208,7 @@ export class OptimisticStream implements Stream {
   /** The bytes to send first: the header and the protocol, then `data`. Starts reading the confirmation. */
   #propose (data: Uint8Array): Uint8Array {
     this.#proposed = true
-    const proposal = lengthPrefixed(utf8.encode(`${MULTISTREAM_PROTOCOL}\n`), utf8.encode(`${this.#protocol}\n`))
+    const proposal = multistreamProposal(this.#protocol)
     this.#handshake = this.#readConfirmation()
     // read() and write() hear of a failure through #failure; nobody may be awaiting the promise itself
     this.#handshake.catch(() => {})

@@ -10,30 +10,6 @@ export interface ChunkSource {
 /** Longest unsigned varint accepted: 5 bytes hold up to 2^35, far beyond any message length we allow. */
 const MAX_VARINT_BYTES = 5
 
-/** The unsigned LEB128 varint of `n` (the length prefix of multistream-select, identify and most libp2p protocols). */
-export function encodeUvarint (n: number): Uint8Array {
-  if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`cannot encode ${n} as an unsigned varint`)
-  const out: number[] = []
-  while (n >= 0x80) {
-    out.push((n % 0x80) | 0x80)
-    n = Math.floor(n / 0x80)
-  }
-  out.push(n)
-  return Uint8Array.from(out)
-}
-
-/** Each message preceded by its length as a varint, all in one buffer so it goes out in one write. */
-export function lengthPrefixed (...messages: Uint8Array[]): Uint8Array {
-  const parts = messages.flatMap(m => [encodeUvarint(m.byteLength), m])
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0))
-  let offset = 0
-  for (const p of parts) {
-    out.set(p, offset)
-    offset += p.byteLength
-  }
-  return out
-}
-
 /**
  * Reads framed data from a {@link ChunkSource}: length-prefixed messages or exact byte counts, keeping what it read
  * past the last message so that nothing is lost when the caller goes back to reading the stream directly

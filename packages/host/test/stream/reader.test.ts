@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { BufferedReader, encodeUvarint, lengthPrefixed } from '../../src/stream/reader.js'
+import { encodeUvarint, lengthPrefixed } from '@tswarm/core'
+import { BufferedReader } from '../../src/stream/reader.js'
 import type { ChunkSource } from '../../src/stream/reader.js'
 
 /** A source that hands out the given chunks, then end of stream. */
@@ -16,21 +17,6 @@ function source (...chunks: Uint8Array[]): ChunkSource & { reads: number } {
 }
 
 const bytes = (...b: number[]): Uint8Array => Uint8Array.from(b)
-
-describe('encodeUvarint', () => {
-  it('encodes as unsigned LEB128', () => {
-    assert.deepEqual(encodeUvarint(0), bytes(0))
-    assert.deepEqual(encodeUvarint(127), bytes(127))
-    assert.deepEqual(encodeUvarint(128), bytes(0x80, 0x01))
-    assert.deepEqual(encodeUvarint(300), bytes(0xac, 0x02))
-    assert.deepEqual(encodeUvarint(2 ** 32), bytes(0x80, 0x80, 0x80, 0x80, 0x10))
-  })
-
-  it('refuses negative and fractional numbers', () => {
-    assert.throws(() => encodeUvarint(-1), RangeError)
-    assert.throws(() => encodeUvarint(1.5), RangeError)
-  })
-})
 
 describe('BufferedReader', () => {
   it('reads length-prefixed messages split across chunks and keeps what follows', async () => {

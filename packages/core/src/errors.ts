@@ -14,6 +14,9 @@ export class SwarmError extends Error {
   }
 }
 
+/** A peer sent bytes that do not parse as the protocol says (a bad length prefix, a message cut short). */
+export class InvalidMessageError extends SwarmError {}
+
 /** The swarm was closed; create a new one to go on. */
 export class SwarmClosedError extends SwarmError {
   constructor (what = 'operation') {

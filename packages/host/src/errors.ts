@@ -40,7 +40,6 @@ export class IdentifyError extends SwarmError {
 export class InvalidSignedPeerRecordError extends SwarmError {}
 
 /** A message on a length-prefixed stream was malformed, too long, or cut short by the end of the stream. */
-export class InvalidMessageError extends SwarmError {}
 
 /** A ping failed: the echo differed from what was sent, or the stream ended before it came back. */
 export class PingError extends SwarmError {}

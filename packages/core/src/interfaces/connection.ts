@@ -16,6 +16,8 @@ export interface ConnStats {
   transport: string
   security: string
   muxer: string
+  /** The muxer was agreed inside the security handshake, saving a round trip; absent on QUIC (see MuxedConnection). */
+  usedEarlyMuxerNegotiation?: boolean
   /** How long the security and muxer handshakes took (ms), where the transport could tell. */
   handshakeDuration?: number
 }

@@ -23,6 +23,12 @@ export interface MuxedConnection {
   readonly security: string
   /** The stream multiplexer, e.g. `/yamux/1.0.0`. */
   readonly muxer: string
+  /**
+   * True when the muxer was agreed inside the security handshake (Noise's extensions) rather than by a
+   * multistream-select round of its own (go-libp2p's `UsedEarlyMuxerNegotiation`); absent where the transport
+   * brings its own muxer (QUIC).
+   */
+  readonly usedEarlyMuxerNegotiation?: boolean
   readonly status: 'open' | 'closing' | 'closed'
   /** How long the handshakes took (ms), from the raw connection being up to this connection being ready. */
   readonly handshakeDuration?: number

@@ -30,19 +30,6 @@ export function streamWriteShare (streams: number): number {
 /** How long a graceful connection close may take before the connection is aborted. */
 const CLOSE_TIMEOUT_MS = 1_000
 
-/**
- * The muxed stream under each swarm stream, for multistream-select: it must run on the muxed stream before the swarm
- * stream starts reading. Kept here rather than on the stream so users do not see it.
- */
-const innerStreams = new WeakMap<Stream, MuxedStream>()
-
-/** The muxed stream under a stream of this swarm. */
-export function innerOf (stream: Stream): MuxedStream {
-  const inner = innerStreams.get(stream)
-  if (inner === undefined) throw new TypeError('expected a stream opened or accepted by a tswarm swarm')
-  return inner
-}
-
 /** What a connection needs from its swarm. */
 export interface ConnContext {
   readonly clock: Clock
@@ -85,6 +72,7 @@ export class SwarmConn implements Conn {
       transport: this.muxed.transport,
       security: this.muxed.security,
       muxer: this.muxed.muxer,
+      usedEarlyMuxerNegotiation: this.muxed.usedEarlyMuxerNegotiation,
       handshakeDuration: this.muxed.handshakeDuration
     }
   }
@@ -121,9 +109,7 @@ export class SwarmConn implements Conn {
     const stream = this.#wrap(inner, 'outbound', scope)
     if (options.protocols !== undefined) {
       try {
-        const protocol = await negotiate(inner, 'select', options.protocols, this.ctx.clock,
-          this.ctx.config.protocolNegotiationTimeout, options.signal)
-        stream.setProtocol(protocol)
+        await negotiate(stream, 'select', options.protocols, this.ctx.clock, this.ctx.config.protocolNegotiationTimeout, options.signal)
       } catch (err) {
         stream.reset(toError(err))
         throw err
@@ -163,7 +149,6 @@ export class SwarmConn implements Conn {
         if (this.#streams.size === 0) this.idleSince = this.ctx.clock.now()
       }
     })
-    innerStreams.set(stream, inner)
     this.#streams.add(stream)
     this.idleSince = undefined
     return stream

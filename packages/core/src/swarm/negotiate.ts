@@ -1,23 +1,27 @@
-import { handle, select } from '@libp2p/multistream-select'
 import { timeoutSignal } from '../clock.js'
 import { ProtocolNegotiationError, TimeoutError } from '../errors.js'
+import { multistreamListen, multistreamSelect } from '../multistream.js'
 import type { Clock } from '../interfaces/clock.js'
-import type { MuxedStream } from '../interfaces/transport.js'
+import type { SwarmStream } from './stream.js'
 
 /**
- * Runs multistream-select on a muxed stream, as dialer (`select`) or listener (`handle`), bounded by `timeoutMs`
- * and the caller's signal. Returns the agreed protocol.
+ * Runs multistream-select on a swarm stream, as dialer (`select`) or listener (`handle`), bounded by `timeoutMs` and
+ * the caller's signal. Records the agreed protocol on the stream and puts back what was read past it, so the
+ * application reads it first. Fails with a ProtocolNegotiationError whose cause says why.
  */
-export async function negotiate (stream: MuxedStream, role: 'select' | 'handle', protocols: readonly string[],
+export async function negotiate (stream: SwarmStream, role: 'select' | 'handle', protocols: readonly string[],
   clock: Clock, timeoutMs: number, signal?: AbortSignal): Promise<string> {
   if (protocols.length === 0) throw new ProtocolNegotiationError(protocols, new Error('no protocols given'))
   const timeout = timeoutSignal(clock, timeoutMs, signal,
     () => new TimeoutError(`protocol negotiation did not finish within ${timeoutMs} ms`))
   try {
-    const list = [...protocols]
-    return role === 'select'
-      ? await select(stream, list, { signal: timeout.signal })
-      : await handle(stream, list, { signal: timeout.signal })
+    const options = { signal: timeout.signal }
+    const { protocol, leftover } = role === 'select'
+      ? await multistreamSelect(stream, protocols, options)
+      : await multistreamListen(stream, protocols, options)
+    stream.setProtocol(protocol)
+    stream.unread(leftover)
+    return protocol
   } catch (err) {
     throw new ProtocolNegotiationError(protocols, timeout.signal.aborted ? timeout.signal.reason : err)
   } finally {

@@ -246,6 +246,18 @@ export class SwarmStream implements Stream {
    * Records the negotiated protocol, used in stats and reporter calls. It also marks the end of negotiation on the
    * inner stream: the stream starts reading it (and so applying backpressure) even before the first `read()`.
    */
+  /**
+   * Puts bytes back in front of what is queued, as if they had just arrived: multistream-select hands back what it
+   * read past the agreed protocol. Internal to the swarm.
+   */
+  unread (chunks: readonly Uint8Array[]): void {
+    if (chunks.length === 0 || this.#resetBy !== undefined) return
+    const size = chunks.reduce((n, c) => n + c.byteLength, 0)
+    this.#queue.splice(this.#head, 0, ...chunks)
+    this.#queuedBytes += size
+    if (this.#readers.size > 0) this.#serveReaders()
+  }
+
   setProtocol (protocol: string): void {
     try {
       this.#scope?.setProtocol(protocol)

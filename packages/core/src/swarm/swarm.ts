@@ -17,14 +17,14 @@ import { checkGates } from '../gating.js'
 import { AddrTTL } from '../interfaces/peerstore.js'
 import { CLOCK, CONNECTION_GATER, DIAL_RANKER, DNS_RESOLVER, LOGGER, METRICS_TRACER, PEERSTORE, PRIVATE_KEY, REPORTER, RESOURCE_MANAGER, SWARM_CONFIG, SWARM_SERVICE, TRANSPORT, UPGRADER } from '../tokens.js'
 import { addrKey, expandUnspecified, isIp6LinkLocal, isUnspecified, parseMultiaddr, stripPeerId } from './addrs.js'
-import { SwarmConn, innerOf } from './conn.js'
+import { SwarmConn } from './conn.js'
 import { raceAbort } from '../abort.js'
 import { DialSync } from './dial-sync.js'
 import { ConnectionMonitor } from './monitor.js'
 import { negotiate } from './negotiate.js'
 import { Notifier } from './notifier.js'
 import { TransportRegistry } from './transports.js'
-import type { SwarmStream } from './stream.js'
+import { SwarmStream } from './stream.js'
 import type { DialRequestOptions } from '../dial/dial-worker.js'
 import type { PlanEntry } from '../dial/plan.js'
 import type { BlackHoleCounterOptions, SwarmConfig } from '../config.js'
@@ -545,11 +545,9 @@ export class Swarm implements Network {
    * `protocolNegotiationTimeout`. Resets the stream when negotiation fails.
    */
   async negotiateInbound (stream: Stream, protocols: readonly string[], options: AbortOptions = {}): Promise<string> {
-    const inner = innerOf(stream)
+    if (!(stream instanceof SwarmStream)) throw new TypeError('negotiateInbound expects a stream this swarm accepted')
     try {
-      const protocol = await negotiate(inner, 'handle', protocols, this.clock, this.config.protocolNegotiationTimeout, options.signal)
-      stream.setProtocol(protocol)
-      return protocol
+      return await negotiate(stream, 'handle', protocols, this.clock, this.config.protocolNegotiationTimeout, options.signal)
     } catch (err) {
       stream.reset(toError(err))
       throw err

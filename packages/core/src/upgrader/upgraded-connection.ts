@@ -5,8 +5,12 @@ import type { ResourceScope } from '../interfaces/resources.js'
 import type { AbortOptions, MultiaddrConnection, PeerId, PublicKey, StreamMuxer } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
-/** Inbound streams held while no handler is set; beyond this they are reset, so a peer cannot queue without bound. */
-const MAX_PENDING_INBOUND_STREAMS = 64
+/**
+ * Inbound streams held while no handler is set; beyond this they are reset, so a peer cannot queue without bound.
+ * go-yamux's accept backlog: a go-libp2p dialer may open that many streams in the flight that ends its handshake,
+ * before our side has taken the connection.
+ */
+const MAX_PENDING_INBOUND_STREAMS = 256
 
 export interface UpgradedConnectionInit {
   maConn: MultiaddrConnection
@@ -19,6 +23,8 @@ export interface UpgradedConnectionInit {
   transport: string
   security: string
   muxerProtocol: string
+  /** The muxer came from the security handshake; absent when the transport brought its own. */
+  usedEarlyMuxerNegotiation?: boolean
   /** From the raw connection being up to now (ms). */
   handshakeDuration?: number
   /** The connection's resource reservation, released when it closes. */
@@ -36,6 +42,7 @@ export class UpgradedConnection implements MuxedConnection {
   readonly transport: string
   readonly security: string
   readonly muxer: string
+  readonly usedEarlyMuxerNegotiation?: boolean
   readonly handshakeDuration?: number
   readonly ping?: (options?: AbortOptions) => Promise<number>
   readonly #maConn: MultiaddrConnection
@@ -59,6 +66,7 @@ export class UpgradedConnection implements MuxedConnection {
     this.transport = init.transport
     this.security = init.security
     this.muxer = init.muxerProtocol
+    this.usedEarlyMuxerNegotiation = init.usedEarlyMuxerNegotiation
     this.handshakeDuration = init.handshakeDuration
     this.#scope = init.scope
     // Only some muxers can ping (Yamux can); the StreamMuxer contract has no ping.

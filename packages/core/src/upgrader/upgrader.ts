@@ -117,7 +117,7 @@ export class NoiseYamuxUpgrader implements Upgrader {
         scope.setPeer(options.remotePeer)
       }
       const muxer = options.muxerFactory.createStreamMuxer(maConn)
-      const conn = this.#connection(maConn, muxer, options, options.direction, options.remotePeer, options.security, options.muxerFactory.protocol, scope)
+      const conn = this.#connection(maConn, muxer, options, options.direction, options.remotePeer, options.security, options.muxerFactory.protocol, undefined, scope)
       upgraded = true
       return conn
     } catch (err) {
@@ -166,10 +166,11 @@ export class NoiseYamuxUpgrader implements Upgrader {
       scope?.setPeer(secured.remotePeer)
 
       stage = 'muxer negotiation'
+      const early = secured.streamMuxer !== undefined
       const muxerFactory = secured.streamMuxer ?? await this.#negotiateMuxer(secured.connection, direction, signal)
       signal?.throwIfAborted()
       const muxer = muxerFactory.createStreamMuxer(secured.connection)
-      return this.#connection(maConn, muxer, options, direction, secured.remotePeer, NOISE_PROTOCOL, muxerFactory.protocol, scope)
+      return this.#connection(maConn, muxer, options, direction, secured.remotePeer, NOISE_PROTOCOL, muxerFactory.protocol, early, scope)
     } catch (cause) {
       const err = signal?.aborted === true && !errorIs(cause, 'GaterDisallowedError') ? signal.reason ?? cause : cause
       maConn.abort(toError(err))
@@ -201,7 +202,7 @@ export class NoiseYamuxUpgrader implements Upgrader {
 
   #connection (maConn: MultiaddrConnection, muxer: ReturnType<StreamMuxerFactory['createStreamMuxer']>,
     options: UpgradeOptions, direction: Direction, remotePeer: PeerId, security: string, muxerProtocol: string,
-    scope: ConnectionScope | undefined): UpgradedConnection {
+    usedEarlyMuxerNegotiation: boolean | undefined, scope: ConnectionScope | undefined): UpgradedConnection {
     const remotePublicKey = remotePeer.publicKey
     if (remotePublicKey === undefined) throw new Error(`no public key for ${remotePeer.toString()} after the handshake`)
     return new UpgradedConnection({
@@ -216,6 +217,7 @@ export class NoiseYamuxUpgrader implements Upgrader {
       transport: options.transport,
       security,
       muxerProtocol,
+      usedEarlyMuxerNegotiation,
       scope
     })
   }

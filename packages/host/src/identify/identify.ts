@@ -3,10 +3,9 @@ import { peerIdFromPublicKey } from '@libp2p/peer-id'
 import { PeerRecord, RecordEnvelope } from '@libp2p/peer-record'
 import { isLoopback } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
-import { AddrTTL, TimeoutError, describe, isPrivateAddr, isPublicAddr, lengthPrefixed, timeoutSignal, toError } from '@tswarm/core'
+import { AddrTTL, BufferedReader, InvalidMessageError, TimeoutError, describe, isPrivateAddr, isPublicAddr, lengthPrefixed, stripPeerId, timeoutSignal, toError } from '@tswarm/core'
 import { equals as uint8ArrayEquals } from 'uint8arrays/equals'
-import { IdentifyError, InvalidMessageError, InvalidSignedPeerRecordError } from '../errors.js'
-import { BufferedReader } from '../stream/reader.js'
+import { IdentifyError, InvalidSignedPeerRecordError } from '../errors.js'
 import { Identify } from './pb/identify.js'
 import type { HostConfig, IdentifyConfig } from '../config.js'
 import type { HandleOptions, OpenStreamOptions, ProtocolHandler } from '../host.js'
@@ -319,7 +318,9 @@ export class IdentifyService {
     if (message.agentVersion !== undefined) peerstore.put(peer, IdentifyMetadata.AGENT_VERSION, message.agentVersion)
     if (message.protocolVersion !== undefined) peerstore.put(peer, IdentifyMetadata.PROTOCOL_VERSION, message.protocolVersion)
 
-    const observedAddr = parseAddrs(message.observedAddr === undefined ? [] : [message.observedAddr])[0]
+    // js-libp2p sends the address with our /p2p/<id> on the end; it names the same socket, so it is kept without it
+    const sent = parseAddrs(message.observedAddr === undefined ? [] : [message.observedAddr])[0]
+    const observedAddr = sent === undefined ? undefined : stripPeerId(sent)
     if (observedAddr !== undefined) {
       this.#observed.set(conn, observedAddr)
       peerstore.put(peer, IdentifyMetadata.OBSERVED_ADDR, observedAddr.toString())

@@ -1,7 +1,6 @@
 import { performance } from 'node:perf_hooks'
-import { toError } from '@tswarm/core'
+import { BufferedReader, toError } from '@tswarm/core'
 import { PerfError } from '../errors.js'
-import { BufferedReader } from '../stream/reader.js'
 import type { PerfConfig } from '../config.js'
 import type { ProtocolHost } from '../host.js'
 import type { AbortOptions, Logger, PeerId } from '@libp2p/interface'

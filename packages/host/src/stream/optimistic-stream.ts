@@ -1,6 +1,4 @@
-import { MULTISTREAM_PROTOCOL, ProtocolNegotiationError, SwarmError, TimeoutError, multistreamProposal, raceAbort, streamToDuplex, timeoutSignal, toError } from '@tswarm/core'
-import { InvalidMessageError } from '../errors.js'
-import { BufferedReader } from './reader.js'
+import { BufferedReader, InvalidMessageError, MULTISTREAM_PROTOCOL, ProtocolNegotiationError, SwarmError, TimeoutError, multistreamProposal, raceAbort, streamToDuplex, timeoutSignal, toError } from '@tswarm/core'
 import type { AbortOptions } from '@libp2p/interface'
 import type { Clock, Conn, Deadline, Direction, Stream, StreamStats, StreamStatus } from '@tswarm/core'
 import type { Duplex } from 'node:stream'
@@ -264,7 +262,9 @@ export class OptimisticStream implements Stream {
     } catch (err) {
       // After closeRead() nobody wants the answer any more; as with go's lazy client, closing is not an error.
       if (this.#readClosed) return
-      const failure = err instanceof ProtocolNegotiationError
+      // A remote reset is not a refusal: a handler may accept the protocol and reset at once, and a reset drops the
+      // confirmation still buffered. The caller hears of the reset as a reset, as go's lazy client reports it.
+      const failure = err instanceof ProtocolNegotiationError || (err instanceof Error && err.name === 'StreamResetError')
         ? err
         : new ProtocolNegotiationError([protocol], timeout.signal.aborted ? timeout.signal.reason : err)
       this.#failure = failure

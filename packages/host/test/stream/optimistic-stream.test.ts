@@ -83,6 +83,20 @@ describe('optimistic protocol selection', () => {
     await assert.rejects(stream.write('x'), { name: 'ProtocolNegotiationError' })
   })
 
+  it('reports a handler that accepts and resets at once as a StreamResetError, not as a negotiation failure', async () => {
+    // The reset drops the confirmation still buffered on our side; the remote did not refuse anything.
+    const RESETS = '/test/resets/1.0.0'
+    server.handle(RESETS, async stream => {
+      await stream.read()
+      stream.reset()
+    })
+    for (let i = 0; i < 20; i++) {
+      const stream = await client.newStream(server.peerId, RESETS)
+      await stream.write('x')
+      await assert.rejects(readAll(stream), (err: Error) => err.name === 'StreamResetError', 'a reset must read as a reset')
+    }
+  })
+
   it('with negotiateFully, a refused protocol fails newStream itself', async () => {
     await assert.rejects(client.newStream(server.peerId, '/test/not-served/1.0.0', { negotiateFully: true }), { name: 'ProtocolNegotiationError' })
     const stream = await client.newStream(server.peerId, PROTO, { negotiateFully: true })

@@ -1,5 +1,5 @@
 import { Uint8ArrayList } from 'uint8arraylist'
-import { InvalidMessageError } from '../errors.js'
+import { InvalidMessageError } from './errors.js'
 import type { AbortOptions } from '@libp2p/interface'
 
 /** Anything chunks can be pulled from: a tswarm Stream, or a test double. `null` means end of stream. */

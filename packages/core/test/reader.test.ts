@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { encodeUvarint, lengthPrefixed } from '@tswarm/core'
-import { BufferedReader } from '../../src/stream/reader.js'
-import type { ChunkSource } from '../../src/stream/reader.js'
+import { BufferedReader } from '../src/reader.js'
+import type { ChunkSource } from '../src/reader.js'
 
 /** A source that hands out the given chunks, then end of stream. */
 function source (...chunks: Uint8Array[]): ChunkSource & { reads: number } {

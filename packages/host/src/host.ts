@@ -1,10 +1,10 @@
 import { AddrTTL, CLOCK, DialTimeoutError, InvalidOptionError, LOGGER, NoConnectionError, PRIVATE_KEY, Swarm, SwarmError, inject, injectable, parseMultiaddr, raceAbort, timeoutSignal, toError } from '@tswarm/core'
 import { positiveInt } from './config.js'
 import { DuplicateProtocolHandlerError, HostClosedError, StreamLimitExceededError } from './errors.js'
-import { IdentifyService } from './identify/identify.js'
+import { IdentifyMetadata, IdentifyService } from './identify/identify.js'
 import { PerfService } from './perf/perf.js'
 import { PingService } from './ping/ping.js'
-import { OptimisticStream, QUIC_END_OF_STREAM_DELAY } from './stream/optimistic-stream.js'
+import { OptimisticStream, quicEndOfStreamDelay } from './stream/optimistic-stream.js'
 import { HOST_CONFIG } from './tokens.js'
 import type { HostConfig } from './config.js'
 import type { PerfResult, PerfRunOptions } from './perf/perf.js'
@@ -248,8 +248,10 @@ export class Host {
         clock: this.#clock,
         negotiationTimeout: this.swarm.config.protocolNegotiationTimeout,
         // js-libp2p's QUIC listener hands the stream to its handler a native write completion after it confirmed;
-        // an end of stream arriving before that is lost to the handler (see OptimisticStream)
-        endOfStreamDelay: conn.stat().muxer === 'quic' ? QUIC_END_OF_STREAM_DELAY : 0,
+        // an end of stream arriving before that is lost to the handler (see OptimisticStream). Other stacks' are not.
+        endOfStreamDelay: conn.stat().muxer === 'quic'
+          ? quicEndOfStreamDelay(this.peerstore.get(conn.remotePeer, IdentifyMetadata.AGENT_VERSION))
+          : 0,
         onFailure: err => { this.#log('optimistic selection of %s with %p failed: %e', protocol, conn.remotePeer, err) }
       })
     }

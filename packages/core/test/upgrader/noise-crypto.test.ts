@@ -8,7 +8,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { multiaddrConnectionPair } from '@libp2p/utils'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { nodeNoiseCrypto } from '../../src/upgrader/noise-crypto.js'
-import { createTestSwarm, echoHandler, connect, readAll } from '../../src/testing/swarms.js'
+import { createTestSwarm, echoHandler, connect, readAll, waitFor } from '../../src/testing/swarms.js'
 import type { ICryptoInterface, NoiseInit } from '@chainsafe/libp2p-noise'
 import type { MessageStream, MultiaddrConnection, SecuredConnection, StreamMuxerFactory, Upgrader } from '@libp2p/interface'
 import type { Swarm } from '../../src/swarm/swarm.js'
@@ -256,6 +256,10 @@ describe('Noise handshakes with nodeNoiseCrypto', () => {
     b.setStreamHandler(echoHandler(b))
     const conn = await connect(a, b)
     assert.equal(conn.stat().security, '/noise')
+    // both offer Yamux in Noise's extensions, so neither side ran a multistream round for the muxer
+    assert.equal(conn.stat().usedEarlyMuxerNegotiation, true)
+    await waitFor(() => b.connsToPeer(a.localPeer).length === 1, 'the inbound side to take the connection')
+    assert.equal(b.connsToPeer(a.localPeer)[0].stat().usedEarlyMuxerNegotiation, true)
     const stream = await a.newStream(b.localPeer, { protocols: ['/echo/1.0.0'] })
     const data = randomBytes(200_000)
     const reply = readAll(stream)

@@ -19,6 +19,15 @@ const EMPTY = new Uint8Array(0)
  */
 export const QUIC_END_OF_STREAM_DELAY = 20
 
+/**
+ * The end-of-stream hold for a stream to a peer with this identify agent version over QUIC: only js-libp2p listeners
+ * lose an early end of stream, so only they (and peers not identified yet, which may be one) pay for it. go-libp2p,
+ * rust-libp2p and tswarm peers take the end of stream at once.
+ */
+export function quicEndOfStreamDelay (agentVersion: unknown): number {
+  return typeof agentVersion !== 'string' || agentVersion.startsWith('js-libp2p/') ? QUIC_END_OF_STREAM_DELAY : 0
+}
+
 export interface OptimisticStreamInit {
   clock: Clock
   /** How long the remote has to confirm the protocol once our proposal went out (ms). */

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test'
 import { AddrTTL, SystemClock, createSwarm, errorIs } from '@tswarm/core'
 import { tcp } from '@tswarm/transport-tcp'
 import { MULTISTREAM_PROTOCOL, lengthPrefixed } from '@tswarm/core'
-import { OptimisticStream } from '../../src/index.js'
+import { OptimisticStream, QUIC_END_OF_STREAM_DELAY, quicEndOfStreamDelay } from '../../src/index.js'
 import { LOOPBACK_TCP, closeAll, echo, readAll, sleep, tcpHost, waitFor } from '../helpers.js'
 import type { Host } from '../../src/index.js'
 import type { Stream, Swarm } from '@tswarm/core'
@@ -179,5 +179,19 @@ describe('optimistic protocol selection', () => {
     duplex.end('through a duplex')
     await ended
     assert.equal(Buffer.concat(chunks).toString(), 'through a duplex')
+  })
+})
+
+describe('quicEndOfStreamDelay', () => {
+  it('holds the end of stream only for js-libp2p peers and peers not identified yet', () => {
+    const cases: Array<[unknown, number]> = [
+      ['js-libp2p/3.3.11 node/22.23.3', QUIC_END_OF_STREAM_DELAY],
+      [undefined, QUIC_END_OF_STREAM_DELAY],
+      ['github.com/libp2p/go-libp2p', 0],
+      ['rust-libp2p/0.57.1', 0],
+      ['tswarm/0.1.0 node/22.23.3', 0],
+      ['kubo/0.38.0', 0]
+    ]
+    for (const [agent, delay] of cases) assert.equal(quicEndOfStreamDelay(agent), delay, String(agent))
   })
 })

@@ -13,7 +13,7 @@ import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { tcp as libp2pTcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
-import { AddrTTL, DEFAULT_SWARM_CONFIG, PRIVATE_TCP_DELAY, createSwarm } from '@tswarm/core'
+import { AddrTTL, DEFAULT_SWARM_CONFIG, PRIVATE_TCP_DELAY, createSwarm, describe } from '@tswarm/core'
 import { tcp } from '@tswarm/transport-tcp'
 import { createLibp2p } from 'libp2p'
 import { version as libp2pVersion } from 'libp2p/version'
@@ -130,7 +130,7 @@ async function sample (samples: Samples, dial: () => Promise<RunResult>): Promis
     samples.results.push(result)
     return `${result.ms.toFixed(1)} ms`
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err)
+    const message = describe(err)
     samples.errors.push(message)
     return `failed (${message.split('\n')[0]})`
   }

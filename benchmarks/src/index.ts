@@ -9,6 +9,7 @@ import { dialDeadLive } from './dial-dead-live.js'
 import { metricsOverhead } from './metrics-overhead.js'
 import { SIDE_BY_SIDE_PARTS, sideBySide } from './side-by-side.js'
 import type { SideBySidePart } from './side-by-side.js'
+import { describe } from '@tswarm/core'
 
 interface BenchmarkOptions {
   runs: number
@@ -98,6 +99,6 @@ try {
   await main()
 } catch (err) {
   // Only a bad command line gets here (benchmark failures are caught above): the message says enough.
-  console.error(err instanceof Error ? err.message : err)
+  console.error(describe(err))
   process.exitCode = 1
 }

@@ -7,11 +7,10 @@
  * 256 MiB written in 64 KiB chunks until the listener has read the last byte. The figure that matters is the ratio
  * of the medians (target: metrics on ≥ 0.95 × metrics off).
  */
-import { AddrTTL, createSwarm } from '@tswarm/core'
-import { metrics } from '@tswarm/metrics'
+import { AddrTTL, createSwarm, pluginInstance } from '@tswarm/core'
+import { SWARM_METRICS, metrics } from '@tswarm/metrics'
 import { tcp } from '@tswarm/transport-tcp'
 import type { Stream, Swarm } from '@tswarm/core'
-import type { MetricsModule } from '@tswarm/metrics'
 
 export interface MetricsOverheadOptions {
   /** Timed runs per mode (metrics on, metrics off). */
@@ -33,13 +32,14 @@ interface Pair {
   stream: Stream
   /** Resolves once the listener has read `TOTAL` bytes. */
   received: Promise<number>
-  module: MetricsModule | undefined
+  /** Whether both swarms have metrics. */
+  metered: boolean
 }
 
 /** Two swarms on loopback with a negotiated stream between them, metrics on both or on neither. */
 async function pair (mode: Mode): Promise<Pair> {
-  const module = mode === 'metrics on' ? metrics() : undefined
-  const modules = module === undefined ? [tcp()] : [tcp(), module]
+  const metered = mode === 'metrics on'
+  const modules = metered ? [tcp(), metrics()] : [tcp()]
   const listener = await createSwarm({ modules, listen: ['/ip4/127.0.0.1/tcp/0'] })
   const dialer = await createSwarm({ modules })
   const { promise: received, resolve, reject } = Promise.withResolvers<number>()
@@ -58,7 +58,7 @@ async function pair (mode: Mode): Promise<Pair> {
   })
   dialer.peerstore.addAddrs(listener.localPeer, listener.listenAddresses(), AddrTTL.PERMANENT)
   const stream = await dialer.newStream(listener.localPeer, { protocols: [PROTOCOL] })
-  return { dialer, listener, stream, received, module }
+  return { dialer, listener, stream, received, metered }
 }
 
 /** One timed transfer; returns MiB/s. */
@@ -74,7 +74,7 @@ async function run (mode: Mode, chunk: Uint8Array): Promise<number> {
       const seconds = (performance.now() - start) / 1000
       if (got !== TOTAL) throw new Error(`the listener read ${got} bytes, not ${TOTAL}`)
       await p.stream.closeWrite()
-      if (p.module !== undefined) checkCounted(p)
+      if (p.metered) checkCounted(p)
       return TOTAL / 2 ** 20 / seconds
     } finally {
       clearTimeout(timer)
@@ -86,10 +86,9 @@ async function run (mode: Mode, chunk: Uint8Array): Promise<number> {
 
 /** Proves the reporter really was on the path: both ends counted every byte. */
 function checkCounted (p: Pair): void {
-  const module = p.module
-  if (module === undefined) return
-  const sent = module.of(p.dialer).bandwidth.getBandwidthForProtocol(PROTOCOL).totalOut
-  const read = module.of(p.listener).bandwidth.getBandwidthForPeer(p.dialer.localPeer).totalIn
+  if (!p.metered) return
+  const sent = pluginInstance(p.dialer, SWARM_METRICS).bandwidth.getBandwidthForProtocol(PROTOCOL).totalOut
+  const read = pluginInstance(p.listener, SWARM_METRICS).bandwidth.getBandwidthForPeer(p.dialer.localPeer).totalIn
   if (sent !== TOTAL || read !== TOTAL) throw new Error(`metrics counted ${sent} bytes sent and ${read} read, not ${TOTAL}`)
 }
 

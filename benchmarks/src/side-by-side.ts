@@ -16,6 +16,7 @@ import { CHUNK } from './fixtures/messages.js'
 import type { Relay } from './fixtures/delay-relay.js'
 import type { DialerJob, DialerResult, Direction, ListenerJob, PeerInfo, ReadyMessage, Stack, Transport } from './fixtures/messages.js'
 import type { ChildProcessWithoutNullStreams } from 'node:child_process'
+import { describe } from '@tswarm/core'
 
 /** The parts `--parts` can pick, in the order they run; each names one or more sections of the table. */
 export const SIDE_BY_SIDE_PARTS = ['throughput', 'connect', 'streams', 'idle', 'connect-rate', 'rtt'] as const
@@ -515,7 +516,7 @@ export async function sideBySide (options: SideBySideOptions): Promise<void> {
     try {
       rows.push(...await section())
     } catch (err) {
-      const message = err instanceof Error ? err.message : String(err)
+      const message = describe(err)
       progress(`${name} failed: ${message}`)
       skipped.push(`${name} (failed: ${message.split('\n')[0]})`)
       process.exitCode = 1

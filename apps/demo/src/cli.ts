@@ -1,8 +1,9 @@
 import { parseArgs } from 'node:util'
+import { SwarmError, describe } from '@tswarm/core'
 
 /** A user error: printed as one line, exit code 1, never a stack trace. */
-export class CliError extends Error {
-  override name = 'CliError'
+export class CliError extends SwarmError {
+  override readonly name: string = 'CliError'
 }
 
 export interface OptionSpec {
@@ -47,7 +48,7 @@ export function parse (command: Command, argv: string[]): { values: Record<strin
     const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true, strict: true })
     return { values: values as Record<string, string | boolean | string[] | undefined>, positionals }
   } catch (err) {
-    throw new CliError(`${err instanceof Error ? err.message : String(err)} (see: tswarm ${command.name} --help)`)
+    throw new CliError(`${describe(err)} (see: tswarm ${command.name} --help)`)
   }
 }
 

@@ -11,6 +11,7 @@ import { perf } from './commands/perf.js'
 import { ping } from './commands/ping.js'
 import { start } from './commands/start.js'
 import type { Command } from './cli.js'
+import { describe } from '@tswarm/core'
 
 const COMMANDS: Command[] = [start, id, ping, echo, perf, peers, blockCmd, unblockCmd]
 
@@ -51,7 +52,7 @@ main(process.argv.slice(2)).then(() => {
   process.exitCode ??= 0
 }, (err: unknown) => {
   // A failure is one clear line, never a stack trace: the errors say what to do.
-  const message = err instanceof Error ? err.message.split('\n')[0] : String(err)
+  const message = describe(err).split('\n')[0]
   console.error(`tswarm: ${message}`)
   process.exitCode = 1
 })

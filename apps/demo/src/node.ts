@@ -1,16 +1,16 @@
 import { mkdir } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
-import { AddrTTL, loadOrCreateIdentity, parseMultiaddr, parsePeerId } from '@tswarm/core'
+import { AddrTTL, loadOrCreateIdentity, parseMultiaddr, parsePeerId, pluginInstance } from '@tswarm/core'
 import { createHost, persistentPeerstore } from '@tswarm/host'
-import { blockList, inboundLimits } from '@tswarm/gater'
-import { metrics } from '@tswarm/metrics'
+import { BLOCK_LIST, blockList, inboundLimits } from '@tswarm/gater'
+import { SWARM_METRICS, metrics } from '@tswarm/metrics'
 import { quic } from '@tswarm/transport-quic'
 import { tcp } from '@tswarm/transport-tcp'
 import { CliError } from './cli.js'
 import type { PeerId, Swarm, SwarmModule } from '@tswarm/core'
 import type { Host } from '@tswarm/host'
-import type { BlockListModule } from '@tswarm/gater'
-import type { MetricsModule } from '@tswarm/metrics'
+import type { BlockList } from '@tswarm/gater'
+import type { SwarmMetrics } from '@tswarm/metrics'
 
 export const ECHO = '/echo/1.0.0'
 
@@ -29,9 +29,10 @@ export function dataDirOf (option: string | undefined): string {
 export interface Node {
   host: Host
   swarm: Swarm
-  metrics: MetricsModule
+  /** The swarm's metrics (bandwidth, Prometheus registry, HTTP address). */
+  metrics: SwarmMetrics
   /** The persisted block list, for nodes that keep state in the data directory. */
-  blocks?: BlockListModule
+  blocks?: BlockList
   created: boolean
   dataDir: string
 }
@@ -54,11 +55,9 @@ export async function startNode (options: NodeOptions): Promise<Node> {
   const identity = ephemeral
     ? { privateKey: undefined, created: false }
     : await loadOrCreateIdentity(join(options.dataDir, 'identity.key'))
-  const m = metrics(options.metricsPort === undefined ? {} : { http: { port: options.metricsPort, host: '127.0.0.1' } })
-  const modules: SwarmModule[] = [tcp(), quic(), m]
+  const modules: SwarmModule[] = [tcp(), quic(), metrics(options.metricsPort === undefined ? {} : { http: { port: options.metricsPort, host: '127.0.0.1' } })]
   // Block rules and known peers live with the identity; inbound limits protect a node on a public address from floods.
-  const blocks = ephemeral ? undefined : blockList({ path: join(options.dataDir, 'block-list') })
-  if (blocks !== undefined) modules.push(blocks, inboundLimits(), persistentPeerstore({ path: join(options.dataDir, 'peerstore') }))
+  if (!ephemeral) modules.push(blockList({ path: join(options.dataDir, 'block-list') }), inboundLimits(), persistentPeerstore({ path: join(options.dataDir, 'peerstore') }))
   let host: Host
   try {
     host = await createHost({
@@ -81,7 +80,10 @@ export async function startNode (options: NodeOptions): Promise<Node> {
     for await (const chunk of stream) await stream.write(chunk)
     await stream.closeWrite()
   })
-  return { host, swarm: host.swarm, metrics: m, blocks, created: identity.created, dataDir: options.dataDir }
+  // The plugins' instances, reached as every plugin's is: by the swarm and the plugin's token.
+  const { swarm } = host
+  const blocks = ephemeral ? undefined : pluginInstance(swarm, BLOCK_LIST)
+  return { host, swarm, metrics: pluginInstance(swarm, SWARM_METRICS), blocks, created: identity.created, dataDir: options.dataDir }
 }
 
 /** A peer's address from the command line: it must end in /p2p/<peer id>; recorded in the swarm's peerstore. */

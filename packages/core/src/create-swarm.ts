@@ -7,6 +7,7 @@ import { ModuleRegistrationError, SwarmAssemblyError, describe } from './errors.
 import { generateIdentity } from './identity.js'
 import { MemoryPeerstore } from './peerstore/memory-peerstore.js'
 import { NullReporter } from './reporter.js'
+import { rememberContainer } from './plugin.js'
 import { Swarm } from './swarm/swarm.js'
 import { CLOCK, DIAL_RANKER, DNS_RESOLVER, LOGGER, PEERSTORE, PRIVATE_KEY, REPORTER, RESOURCE_MANAGER, SWARM_CONFIG, TRANSPORT, UPGRADER } from './tokens.js'
 import { LimitResourceManager } from './resources/limit-resource-manager.js'
@@ -29,7 +30,7 @@ export interface CreateSwarmOptions {
   options?: SwarmOptions
 }
 
-/** A swarm together with the container it was assembled in, for plugins that need to resolve more. */
+/** A swarm together with the container it was assembled in, for a layer that builds more on it (`createHost`). */
 export interface AssembledSwarm {
   swarm: Swarm
   container: DependencyContainer
@@ -56,7 +57,10 @@ export async function createSwarm (init: CreateSwarmOptions): Promise<Swarm> {
   return (await assembleSwarm(init)).swarm
 }
 
-/** As {@link createSwarm}, also returning the swarm's container. */
+/**
+ * As {@link createSwarm}, also returning the swarm's container, for a layer that builds more on it (`createHost`
+ * resolves its `Host` there). A plugin's instance is not looked up here: use `pluginInstance(swarm, TOKEN)`.
+ */
 export async function assembleSwarm (init: CreateSwarmOptions): Promise<AssembledSwarm> {
   const config = resolveSwarmConfig(init.options)
   const privateKey = init.privateKey ?? await generateIdentity('Ed25519')
@@ -88,6 +92,8 @@ export async function assembleSwarm (init: CreateSwarmOptions): Promise<Assemble
   } catch (err) {
     throw new SwarmAssemblyError(`could not build the swarm: ${describe(err)}; check that every module registered what it needs`, { cause: err })
   }
+  // before start, so a service started with the swarm can already look its plugins up
+  rememberContainer(swarm, container)
   try {
     await swarm.start()
     if (init.listen !== undefined && init.listen.length > 0) await swarm.listen(...init.listen)

@@ -8,17 +8,18 @@ import type { Multiaddr } from '@multiformats/multiaddr'
  * {@link errorIs}, which also looks through causes and the per-address errors of a DialError.
  */
 export class SwarmError extends Error {
-  constructor (message: string, options?: ErrorOptions) {
-    super(message, options)
-    this.name = new.target.name
-  }
+  // Set literally in every subclass too: a minifier renames classes, and callers match on this.
+  override readonly name: string = 'SwarmError'
 }
 
 /** A peer sent bytes that do not parse as the protocol says (a bad length prefix, a message cut short). */
-export class InvalidMessageError extends SwarmError {}
+export class InvalidMessageError extends SwarmError {
+  override readonly name: string = 'InvalidMessageError'
+}
 
 /** The swarm was closed; create a new one to go on. */
 export class SwarmClosedError extends SwarmError {
+  override readonly name: string = 'SwarmClosedError'
   constructor (what = 'operation') {
     super(`swarm is closed: ${what} is not possible after close(); create a new swarm`)
   }
@@ -26,16 +27,20 @@ export class SwarmClosedError extends SwarmError {
 
 /** An option had a value it cannot take. */
 export class InvalidOptionError extends SwarmError {
+  override readonly name: string = 'InvalidOptionError'
   constructor (readonly option: string, readonly value: unknown, expected: string) {
     super(`invalid option ${option}=${String(value)}: expected ${expected}`)
   }
 }
 
 /** Assembly failed: something the swarm needs was not registered, or could not be built. */
-export class SwarmAssemblyError extends SwarmError {}
+export class SwarmAssemblyError extends SwarmError {
+  override readonly name: string = 'SwarmAssemblyError'
+}
 
 /** A plugin module threw while registering. */
 export class ModuleRegistrationError extends SwarmError {
+  override readonly name: string = 'ModuleRegistrationError'
   constructor (readonly moduleName: string, cause: unknown) {
     super(`module "${moduleName}" failed to register: ${describe(cause)}`, { cause })
   }
@@ -43,16 +48,20 @@ export class ModuleRegistrationError extends SwarmError {
 
 /** No registered transport handles this address. */
 export class NoTransportError extends SwarmError {
+  override readonly name: string = 'NoTransportError'
   constructor (readonly addr: string, why = 'register a transport module that handles it (e.g. tcp() from @tswarm/transport-tcp)') {
     super(`no transport for ${addr}: ${why}`)
   }
 }
 
 /** Two transports claim the same multiaddr protocol. */
-export class DuplicateTransportError extends SwarmError {}
+export class DuplicateTransportError extends SwarmError {
+  override readonly name: string = 'DuplicateTransportError'
+}
 
 /** A string or bytes that should have been a multiaddr were not. */
 export class InvalidMultiaddrError extends SwarmError {
+  override readonly name: string = 'InvalidMultiaddrError'
   constructor (readonly input: string, cause?: unknown) {
     super(`invalid multiaddr "${input}": ${describe(cause)}; expected something like /ip4/127.0.0.1/tcp/4001`, { cause })
   }
@@ -60,6 +69,7 @@ export class InvalidMultiaddrError extends SwarmError {
 
 /** Every listen address failed; `errors` holds each address's failure. */
 export class ListenError extends SwarmError {
+  override readonly name: string = 'ListenError'
   constructor (readonly errors: ReadonlyArray<{ addr: string, error: Error }>) {
     super(`failed to listen on any address:\n${errors.map(e => `  ${e.addr}: ${e.error.message}`).join('\n')}`,
       { cause: errors[0]?.error })
@@ -68,6 +78,7 @@ export class ListenError extends SwarmError {
 
 /** We tried to dial our own peer ID or our own listen address. */
 export class DialToSelfError extends SwarmError {
+  override readonly name: string = 'DialToSelfError'
   constructor () {
     super('dial to self attempted: a swarm cannot connect to its own peer ID or listen addresses')
   }
@@ -75,6 +86,7 @@ export class DialToSelfError extends SwarmError {
 
 /** The peerstore holds no address for the peer. */
 export class NoAddressesError extends SwarmError {
+  override readonly name: string = 'NoAddressesError'
   constructor (peer: PeerId) {
     super(`no addresses for peer ${peer.toString()}: add some with swarm.peerstore.addAddrs() before dialing`)
   }
@@ -82,6 +94,7 @@ export class NoAddressesError extends SwarmError {
 
 /** The peer has addresses, but none the swarm can dial (see the DialError's per-address errors for why). */
 export class NoGoodAddressesError extends SwarmError {
+  override readonly name: string = 'NoGoodAddressesError'
   constructor () {
     super('no good addresses: every known address was filtered out before dialing')
   }
@@ -89,16 +102,20 @@ export class NoGoodAddressesError extends SwarmError {
 
 /** Every address was dialed and every dial failed. */
 export class AllDialsFailedError extends SwarmError {
+  override readonly name: string = 'AllDialsFailedError'
   constructor () {
     super('all dials failed')
   }
 }
 
 /** A dial to an address timed out. */
-export class DialTimeoutError extends SwarmError {}
+export class DialTimeoutError extends SwarmError {
+  override readonly name: string = 'DialTimeoutError'
+}
 
 /** A connection gater refused. `gater` names it and `hook` says at which point. */
 export class GaterDisallowedError extends SwarmError {
+  override readonly name: string = 'GaterDisallowedError'
   constructor (readonly hook: GateHook, readonly gater: string, detail: string, cause?: unknown) {
     super(`connection gater "${gater}" refused at ${hook}: ${detail}`, cause === undefined ? undefined : { cause })
   }
@@ -106,6 +123,7 @@ export class GaterDisallowedError extends SwarmError {
 
 /** The remote proved a different identity than the peer we dialed; the connection was closed. */
 export class PeerIdMismatchError extends SwarmError {
+  override readonly name: string = 'PeerIdMismatchError'
   constructor (readonly expected: PeerId, readonly actual: PeerId) {
     super(`dialed ${expected.toString()} but the remote is ${actual.toString()}: the address belongs to another peer; remove it from the peerstore`)
   }
@@ -113,16 +131,20 @@ export class PeerIdMismatchError extends SwarmError {
 
 /** The security or muxer handshake failed or timed out; the raw connection was closed. */
 export class UpgradeError extends SwarmError {
+  override readonly name: string = 'UpgradeError'
   constructor (readonly direction: 'inbound' | 'outbound', readonly stage: string, cause: unknown) {
     super(`${direction} connection upgrade failed during ${stage}: ${describe(cause)}`, { cause })
   }
 }
 
 /** A handshake or negotiation did not finish within its timeout. */
-export class TimeoutError extends SwarmError {}
+export class TimeoutError extends SwarmError {
+  override readonly name: string = 'TimeoutError'
+}
 
 /** The remote does not support any of the protocols offered. */
 export class ProtocolNegotiationError extends SwarmError {
+  override readonly name: string = 'ProtocolNegotiationError'
   constructor (readonly protocols: readonly string[], cause: unknown) {
     super(`protocol negotiation failed for [${protocols.join(', ')}]: ${describe(cause)}`, { cause })
   }
@@ -130,16 +152,20 @@ export class ProtocolNegotiationError extends SwarmError {
 
 /** `newStream` with `noDial` found no connection to the peer. */
 export class NoConnectionError extends SwarmError {
+  override readonly name: string = 'NoConnectionError'
   constructor (peer: PeerId) {
     super(`no connection to ${peer.toString()} and noDial was set: dial it first or drop noDial`)
   }
 }
 
 /** The connection closed, or was closed, while the operation was pending. */
-export class ConnectionClosedError extends SwarmError {}
+export class ConnectionClosedError extends SwarmError {
+  override readonly name: string = 'ConnectionClosedError'
+}
 
 /** A stream read or write deadline passed. Set a later deadline (or null) to use the stream again. */
 export class DeadlineExceededError extends SwarmError {
+  override readonly name: string = 'DeadlineExceededError'
   constructor (op: 'read' | 'write') {
     super(`${op} deadline exceeded: set a later deadline (or null) to ${op} again`)
   }
@@ -147,16 +173,20 @@ export class DeadlineExceededError extends SwarmError {
 
 /** The stream was reset, by us or by the remote. Nothing more can be read or written. */
 export class StreamResetError extends SwarmError {
+  override readonly name: string = 'StreamResetError'
   constructor (by: 'local' | 'remote', cause?: unknown) {
     super(`stream reset by ${by}`, cause === undefined ? undefined : { cause })
   }
 }
 
 /** The stream's write side (or both) is closed. */
-export class StreamClosedError extends SwarmError {}
+export class StreamClosedError extends SwarmError {
+  override readonly name: string = 'StreamClosedError'
+}
 
 /** The failure of one address in a dial. */
 export class AddrDialError extends SwarmError {
+  override readonly name: string = 'AddrDialError'
   constructor (readonly addr: Multiaddr, cause: unknown) {
     super(`${addr.toString()}: ${describe(cause)}`, { cause })
   }
@@ -170,6 +200,7 @@ export const MAX_DIAL_ERRORS = 16
  * {@link errorIs} looks through `cause` and every per-address error.
  */
 export class DialError extends SwarmError {
+  override readonly name: string = 'DialError'
   readonly errors: AddrDialError[] = []
   skipped = 0
   /** What the dial did with each address; `String(err.plan)` prints it as a table. */
@@ -249,6 +280,7 @@ export function toError (err: unknown): Error {
 
 /** No identity file exists at the path given to `loadIdentity`. */
 export class IdentityNotFoundError extends SwarmError {
+  override readonly name: string = 'IdentityNotFoundError'
   constructor (readonly path: string) {
     super(`no identity file at ${path}: create one with saveIdentity(path, await generateIdentity()), or use loadOrCreateIdentity(path)`)
   }
@@ -259,6 +291,7 @@ export class IdentityNotFoundError extends SwarmError {
  * undefined for bytes given directly. The file is never replaced automatically: that would change the peer ID.
  */
 export class InvalidIdentityError extends SwarmError {
+  override readonly name: string = 'InvalidIdentityError'
   constructor (readonly path: string | undefined, problem: string, cause?: unknown) {
     super(`${path === undefined ? 'private key bytes' : `identity file ${path}`}: ${problem}`, cause === undefined ? undefined : { cause })
   }
@@ -266,6 +299,7 @@ export class InvalidIdentityError extends SwarmError {
 
 /** A string that should have been a peer ID was not. */
 export class InvalidPeerIdError extends SwarmError {
+  override readonly name: string = 'InvalidPeerIdError'
   constructor (readonly input: string, cause: unknown) {
     // The input may come from the network: keep the message short whatever it holds.
     const shown = input.length > 100 ? `${input.slice(0, 100)}…` : input
@@ -275,6 +309,7 @@ export class InvalidPeerIdError extends SwarmError {
 
 /** The address failed recently and is backed off; it will be tried again once the backoff expires. */
 export class DialBackoffError extends SwarmError {
+  override readonly name: string = 'DialBackoffError'
   constructor (readonly until: number) {
     super(`dial backoff: this address failed recently and is not retried until ${new Date(until).toISOString()}; ` +
       'call swarm.backoff().clear(peer) to retry at once')
@@ -286,6 +321,7 @@ export class DialBackoffError extends SwarmError {
  * (go-libp2p's ErrDialRefusedBlackHole). A probe is still let through every so often.
  */
 export class DialRefusedBlackHoleError extends SwarmError {
+  override readonly name: string = 'DialRefusedBlackHoleError'
   constructor (readonly kind: string) {
     super(`dial refused because of a ${kind} black hole: recent ${kind} dials nearly all failed, so this network ` +
       'probably cannot reach such addresses; a probe dial is still let through now and then')
@@ -293,12 +329,41 @@ export class DialRefusedBlackHoleError extends SwarmError {
 }
 
 /** A `/dns*` or `/dnsaddr` address could not be resolved. */
-export class DnsResolutionError extends SwarmError {}
+export class DnsResolutionError extends SwarmError {
+  override readonly name: string = 'DnsResolutionError'
+}
 
 /** A resource limit refused a new connection or stream; nothing already established was touched. */
 export class ResourceLimitError extends SwarmError {
+  override readonly name: string = 'ResourceLimitError'
   constructor (readonly scope: string, readonly limit: number) {
     super(`resource limit exceeded: ${scope} is at its limit of ${limit}; raise it in the resource limits or close ` +
       'connections or streams you no longer need')
   }
+}
+
+/**
+ * A string that should have been an IP address was not, or a multiaddr named no IP address (`/dns4/…`, `/memory/…`).
+ * Address rules apply to IP addresses only: resolve names first.
+ */
+export class InvalidIpAddressError extends SwarmError {
+  override readonly name: string = 'InvalidIpAddressError'
+
+  constructor (readonly input: string, problem = 'not an IPv4 or IPv6 address') {
+    super(`invalid IP address "${shorten(input)}": ${problem}; expected something like 192.0.2.7, 2001:db8::7 or /ip4/192.0.2.7/tcp/4001`)
+  }
+}
+
+/** A string that should have been a subnet in CIDR notation (`10.0.0.0/8`, `2001:db8::/32`) was not. */
+export class InvalidCidrError extends SwarmError {
+  override readonly name: string = 'InvalidCidrError'
+
+  constructor (readonly input: string, readonly problem: string) {
+    super(`invalid CIDR "${shorten(input)}": ${problem}; expected an address and a prefix length, like 10.0.0.0/8 or 2001:db8::/32`)
+  }
+}
+
+function shorten (input: string): string {
+  // Inputs may come from configuration files or the network: keep messages short whatever they hold.
+  return input.length > 100 ? `${input.slice(0, 100)}…` : input
 }

@@ -131,3 +131,20 @@ function decodeUvarint (buf: Uint8ArrayList): [number, number] | undefined | 'ma
   }
   return buf.byteLength >= MAX_VARINT_BYTES ? 'malformed' : undefined
 }
+
+/** Reads a stream to its end and returns every byte. */
+export async function readAll (stream: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = []
+  let length = 0
+  for await (const chunk of stream) {
+    chunks.push(chunk)
+    length += chunk.byteLength
+  }
+  const out = new Uint8Array(length)
+  let offset = 0
+  for (const c of chunks) {
+    out.set(c, offset)
+    offset += c.byteLength
+  }
+  return out
+}

@@ -10,6 +10,7 @@ import type { Transport } from './interfaces/transport.js'
 import type { Upgrader } from './interfaces/upgrader.js'
 import type { SwarmConfig } from './config.js'
 import type { BasicConnectionManager } from './connmgr/connection-manager.js'
+import type { LimitResourceManager } from './resources/limit-resource-manager.js'
 import type { PrivateKey } from '@libp2p/interface'
 import type { ComponentLogger } from '@libp2p/logger'
 
@@ -59,5 +60,13 @@ export const SWARM_SERVICE = token<SwarmService>('SwarmService')
 export const METRICS_TRACER = token<MetricsTracer>('MetricsTracer')
 /** Single binding, core default: `LimitResourceManager` with generous defaults (see `resourceLimits()`). */
 export const RESOURCE_MANAGER = token<ResourceManager>('ResourceManager')
-/** The connection manager `connectionManager()` registers, to tag and protect peers after assembly. */
+/**
+ * Single binding, optional: the connection manager `connectionManager()` registers. Tag and protect peers through
+ * `pluginInstance(swarm, CONNECTION_MANAGER)`.
+ */
 export const CONNECTION_MANAGER = token<BasicConnectionManager>('ConnectionManager')
+/**
+ * Single binding, optional: the manager `resourceLimits()` registers (and points `RESOURCE_MANAGER` at), with its
+ * resolved `limits`: `pluginInstance(swarm, LIMIT_RESOURCE_MANAGER)`.
+ */
+export const LIMIT_RESOURCE_MANAGER = token<LimitResourceManager>('LimitResourceManager')

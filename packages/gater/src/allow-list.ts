@@ -1,16 +1,14 @@
-import { CONNECTION_GATER, LOGGER, SWARM_SERVICE, inject, injectable } from '@tswarm/core'
+import { CONNECTION_GATER, LOGGER, SWARM_SERVICE, definePlugin, inject, injectable } from '@tswarm/core'
 import { ipOfMultiaddr, toCidr, toIp } from './ip.js'
-import { instanceModule } from './module.js'
 import { RuleList, resolveRuleListOptions } from './rule-list.js'
 import { toPeerId } from './rule-set.js'
 import { ALLOW_LIST, ALLOW_LIST_CONFIG, LIMITS_EXEMPTION } from './tokens.js'
 import type { LimitsExemption } from './inbound-limits.js'
 import type { Cidr, IpAddress } from './ip.js'
-import type { InstanceModule } from './module.js'
 import type { AddrInput, PeerInput, RuleListConfig, RuleListOptions, SubnetInput } from './rule-list.js'
 import type { ComponentLogger, PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
-import type { Conn, ConnectionAddrs, ConnectionGater, Direction } from '@tswarm/core'
+import type { Conn, ConnectionAddrs, ConnectionGater, Direction, SwarmModule } from '@tswarm/core'
 
 /** The gater name an allow list refuses under. */
 export const ALLOW_LIST_NAME = 'allow-list'
@@ -151,36 +149,31 @@ export class AllowList extends RuleList implements ConnectionGater, LimitsExempt
   }
 }
 
-/** The module `allowList()` returns: pass it to `createSwarm`, then use `.list` to change the members. */
-export interface AllowListModule extends InstanceModule<AllowList> {
-  readonly list: AllowList
-}
-
 /**
- * An allow list as a swarm module.
+ * An allow list as a swarm module. Options are checked here, so bad input fails before any swarm is made. Change the
+ * members through the swarm's list, `pluginInstance(swarm, ALLOW_LIST)`. Like `blockList()`, one module serves one
+ * running swarm at a time.
  *
  * @example
  * ```ts
- * const members = allowList({ path: './members', subnets: ['10.0.0.0/8'] })
- * const swarm = await createSwarm({ modules: [tcp(), members] })
- * await members.list.allowPeer('12D3KooW…')
+ * const swarm = await createSwarm({ modules: [tcp(), allowList({ path: './members', subnets: ['10.0.0.0/8'] })] })
+ * await pluginInstance(swarm, ALLOW_LIST).allowPeer('12D3KooW…')
  * ```
  * @throws InvalidOptionError, InvalidPeerIdError, InvalidIpAddressError, InvalidCidrError
  */
-export function allowList (options: AllowListOptions = {}): AllowListModule {
+export function allowList (options: AllowListOptions = {}): SwarmModule {
   const config = resolveRuleListOptions(options, 'allowList')
-  const mod = instanceModule<AllowList>({
+  return definePlugin({
     name: ALLOW_LIST_MODULE_NAME,
     factory: 'allowList()',
     token: ALLOW_LIST,
-    create: c => c.resolve(AllowList),
-    isLive: list => list.state === 'starting' || list.state === 'running',
+    config: { token: ALLOW_LIST_CONFIG, value: config },
+    instance: { useClass: AllowList },
+    exclusive: list => list.state === 'starting' || list.state === 'running',
     register: c => {
-      c.register(ALLOW_LIST_CONFIG, { useValue: config })
-      c.register(CONNECTION_GATER, { useFactory: r => r.resolve<AllowList>(ALLOW_LIST) })
-      c.register(SWARM_SERVICE, { useFactory: r => r.resolve<AllowList>(ALLOW_LIST) })
-      c.register(LIMITS_EXEMPTION, { useFactory: r => r.resolve<AllowList>(ALLOW_LIST) })
+      c.register(CONNECTION_GATER, { useToken: ALLOW_LIST })
+      c.register(SWARM_SERVICE, { useToken: ALLOW_LIST })
+      c.register(LIMITS_EXEMPTION, { useToken: ALLOW_LIST })
     }
   })
-  return Object.defineProperty(mod, 'list', { get: () => mod.instance, enumerable: true }) as AllowListModule
 }

@@ -1,15 +1,13 @@
-import { CONNECTION_GATER, LOGGER, SWARM_SERVICE, inject, injectable } from '@tswarm/core'
+import { CONNECTION_GATER, LOGGER, SWARM_SERVICE, definePlugin, inject, injectable } from '@tswarm/core'
 import { ipOfMultiaddr, toCidr, toIp } from './ip.js'
-import { instanceModule } from './module.js'
 import { RuleList, resolveRuleListOptions } from './rule-list.js'
 import { toPeerId } from './rule-set.js'
 import { BLOCK_LIST, BLOCK_LIST_CONFIG } from './tokens.js'
 import type { Cidr, IpAddress } from './ip.js'
-import type { InstanceModule } from './module.js'
 import type { AddrInput, PeerInput, RuleListConfig, RuleListOptions, SubnetInput } from './rule-list.js'
 import type { ComponentLogger, PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
-import type { Conn, ConnectionAddrs, ConnectionGater, Direction } from '@tswarm/core'
+import type { Conn, ConnectionAddrs, ConnectionGater, Direction, SwarmModule } from '@tswarm/core'
 
 /** The gater name a block list refuses under. */
 export const BLOCK_LIST_NAME = 'block-list'
@@ -140,36 +138,33 @@ export class BlockList extends RuleList implements ConnectionGater {
   }
 }
 
-/** The module `blockList()` returns: pass it to `createSwarm`, then use `.list` to change the rules. */
-export interface BlockListModule extends InstanceModule<BlockList> {
-  /** The block list of the swarm made with this module (same as `instance`). */
-  readonly list: BlockList
-}
-
 /**
- * A block list as a swarm module. Options are checked here, so bad input fails before any swarm is made.
+ * A block list as a swarm module. Options are checked here, so bad input fails before any swarm is made. Change the
+ * rules through the swarm's list, `pluginInstance(swarm, BLOCK_LIST)`.
+ *
+ * One module serves one running swarm at a time: the rules it keeps in memory (without `path` or `datastore`) and a
+ * LevelDB directory belong to one swarm. Once that swarm is closed, the module may go into another, which starts
+ * with the same rules.
  *
  * @example
  * ```ts
- * const blocks = blockList({ path: './blocked' })
- * const swarm = await createSwarm({ modules: [tcp(), blocks], listen: ['/ip4/0.0.0.0/tcp/4001'] })
- * await blocks.list.blockSubnet('203.0.113.0/24')
+ * const swarm = await createSwarm({ modules: [tcp(), blockList({ path: './blocked' })], listen: ['/ip4/0.0.0.0/tcp/4001'] })
+ * await pluginInstance(swarm, BLOCK_LIST).blockSubnet('203.0.113.0/24')
  * ```
  * @throws InvalidOptionError, InvalidPeerIdError, InvalidIpAddressError, InvalidCidrError
  */
-export function blockList (options: BlockListOptions = {}): BlockListModule {
+export function blockList (options: BlockListOptions = {}): SwarmModule {
   const config = resolveRuleListOptions(options, 'blockList')
-  const mod = instanceModule<BlockList>({
+  return definePlugin({
     name: BLOCK_LIST_MODULE_NAME,
     factory: 'blockList()',
     token: BLOCK_LIST,
-    create: c => c.resolve(BlockList),
-    isLive: list => list.state === 'starting' || list.state === 'running',
+    config: { token: BLOCK_LIST_CONFIG, value: config },
+    instance: { useClass: BlockList },
+    exclusive: list => list.state === 'starting' || list.state === 'running',
     register: c => {
-      c.register(BLOCK_LIST_CONFIG, { useValue: config })
-      c.register(CONNECTION_GATER, { useFactory: r => r.resolve<BlockList>(BLOCK_LIST) })
-      c.register(SWARM_SERVICE, { useFactory: r => r.resolve<BlockList>(BLOCK_LIST) })
+      c.register(CONNECTION_GATER, { useToken: BLOCK_LIST })
+      c.register(SWARM_SERVICE, { useToken: BLOCK_LIST })
     }
   })
-  return Object.defineProperty(mod, 'list', { get: () => mod.instance, enumerable: true }) as BlockListModule
 }

@@ -1,21 +1,7 @@
 import { SwarmError } from '@tswarm/core'
 
-/**
- * A string that should have been an IP address was not, or a multiaddr named no IP address (`/dns4/…`, `/memory/…`).
- * Rules apply to IP addresses only: resolve names first.
- */
-export class InvalidIpAddressError extends SwarmError {
-  constructor (readonly input: string, problem = 'not an IPv4 or IPv6 address') {
-    super(`invalid IP address "${shorten(input)}": ${problem}; expected something like 192.0.2.7, 2001:db8::7 or /ip4/192.0.2.7/tcp/4001`)
-  }
-}
-
-/** A string that should have been a subnet in CIDR notation was not. */
-export class InvalidCidrError extends SwarmError {
-  constructor (readonly input: string, problem: string) {
-    super(`invalid CIDR "${shorten(input)}": ${problem}; expected an address and a prefix length, like 10.0.0.0/8 or 2001:db8::/32`)
-  }
-}
+// Core's, re-exported: the gaters' IP and subnet parsing is core's (see ip.ts).
+export { InvalidCidrError, InvalidIpAddressError } from '@tswarm/core'
 
 /**
  * The rule store could not be opened, read or written, or holds a record that is not a valid rule. The store is never
@@ -23,6 +9,7 @@ export class InvalidCidrError extends SwarmError {
  * path, `key` for a corrupt record.
  */
 export class GaterStoreError extends SwarmError {
+  override readonly name: string = 'GaterStoreError'
   readonly path?: string
   readonly key?: string
 
@@ -34,12 +21,9 @@ export class GaterStoreError extends SwarmError {
 }
 
 /**
- * A gater was used when it cannot be: its rules changed before the swarm started or after it closed, or one module
- * object was registered into a second swarm while the first is still running.
+ * A gater was used when it cannot be: its rules changed before the swarm started or after it closed. (A module
+ * registered into a second swarm while the first still runs is refused by core, with a PluginConflictError.)
  */
-export class GaterStateError extends SwarmError {}
-
-function shorten (input: string): string {
-  // Inputs may come from configuration files or the network: keep messages short whatever they hold.
-  return input.length > 100 ? `${input.slice(0, 100)}…` : input
+export class GaterStateError extends SwarmError {
+  override readonly name: string = 'GaterStateError'
 }

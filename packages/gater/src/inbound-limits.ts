@@ -1,16 +1,14 @@
-import { CLOCK, CONNECTION_GATER, InvalidOptionError, LOGGER, SWARM_CONFIG, SWARM_SERVICE, addrKey, inject, injectAll, injectable, stripPeerId } from '@tswarm/core'
+import { CLOCK, CONNECTION_GATER, InvalidOptionError, LOGGER, SWARM_CONFIG, SWARM_SERVICE, addrKey, definePlugin, inject, injectAll, injectable, stripPeerId } from '@tswarm/core'
 import { ipOfMultiaddr, toCidr } from './ip.js'
-import { instanceModule } from './module.js'
 import { ConnectionRateLimiter, DEFAULT_RATE_LIMITS } from './rate-limiter.js'
 import { DEFAULT_SUBNET_LIMITS, SubnetConnLimiter } from './subnet-limiter.js'
 import { INBOUND_LIMITS, INBOUND_LIMITS_CONFIG, LIMITS_EXEMPTION } from './tokens.js'
 import type { Cidr, IpAddress } from './ip.js'
-import type { InstanceModule } from './module.js'
 import type { RateLimit, RateLimits } from './rate-limiter.js'
 import type { SubnetLimit, SubnetLimits } from './subnet-limiter.js'
 import type { ComponentLogger, Logger, PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
-import type { Clock, Conn, ConnectionAddrs, ConnectionGater, Direction, Network, Notifiee, SwarmConfig, SwarmService } from '@tswarm/core'
+import type { Clock, Conn, ConnectionAddrs, ConnectionGater, Direction, Network, Notifiee, SwarmConfig, SwarmModule, SwarmService } from '@tswarm/core'
 
 export const INBOUND_LIMITS_NAME = 'inbound-limits'
 export const INBOUND_LIMITS_MODULE_NAME = '@tswarm/gater:inbound-limits'
@@ -407,42 +405,35 @@ function prefixLength (name: string, value: unknown, maxBits: number): void {
   }
 }
 
-/** The module `inboundLimits()` returns: pass it to `createSwarm`; `.limits.stats()` tells what it refused. */
-export interface InboundLimitsModule extends InstanceModule<InboundLimits> {
-  readonly limits: InboundLimits
-}
-
 /**
  * Inbound connection limits as a swarm module: one gater per enabled limit, and a service that follows connections
- * closing.
+ * closing. Options are checked here. Each swarm made with the module gets its own limits (its config holds no
+ * state), whose statistics are `pluginInstance(swarm, INBOUND_LIMITS).stats()`.
  *
  * @example
  * ```ts
- * const inbound = inboundLimits({ maxPending: 32 })
- * const swarm = await createSwarm({ modules: [tcp(), inbound], listen: ['/ip4/0.0.0.0/tcp/4001'] })
- * console.log(inbound.limits.stats().refused)
+ * const swarm = await createSwarm({ modules: [tcp(), inboundLimits({ maxPending: 32 })], listen: ['/ip4/0.0.0.0/tcp/4001'] })
+ * console.log(pluginInstance(swarm, INBOUND_LIMITS).stats().refused)
  * ```
  * @throws InvalidOptionError naming the bad option, InvalidCidrError
  */
-export function inboundLimits (options: InboundLimitsOptions = {}): InboundLimitsModule {
+export function inboundLimits (options: InboundLimitsOptions = {}): SwarmModule {
   const config = resolveInboundLimitsOptions(options)
   const kinds: InboundLimitKind[] = ['rate', 'subnet', 'pending']
-  const mod = instanceModule<InboundLimits>({
+  const enabled = { rate: config.rate !== null, subnet: config.subnets !== null, pending: config.maxPending !== null }
+  return definePlugin({
     name: INBOUND_LIMITS_MODULE_NAME,
     factory: 'inboundLimits()',
     token: INBOUND_LIMITS,
-    create: c => c.resolve(InboundLimits),
-    isLive: limits => limits.running,
+    config: { token: INBOUND_LIMITS_CONFIG, value: config },
+    instance: { useClass: InboundLimits },
     register: c => {
-      c.register(INBOUND_LIMITS_CONFIG, { useValue: config })
-      const enabled = { rate: config.rate !== null, subnet: config.subnets !== null, pending: config.maxPending !== null }
       // Rate first, as go's resource manager: every attempt spends a token, even one a later limit refuses.
       for (const kind of kinds) {
         if (!enabled[kind]) continue
         c.register(CONNECTION_GATER, { useFactory: r => r.resolve<InboundLimits>(INBOUND_LIMITS).gater(kind) as ConnectionGater })
       }
-      c.register(SWARM_SERVICE, { useFactory: r => r.resolve<InboundLimits>(INBOUND_LIMITS) })
+      c.register(SWARM_SERVICE, { useToken: INBOUND_LIMITS })
     }
   })
-  return Object.defineProperty(mod, 'limits', { get: () => mod.instance, enumerable: true }) as InboundLimitsModule
 }

@@ -8,30 +8,30 @@
  *
  * @example
  * ```ts
- * import { createSwarm } from '@tswarm/core'
- * import { blockList, inboundLimits } from '@tswarm/gater'
+ * import { createSwarm, pluginInstance } from '@tswarm/core'
+ * import { BLOCK_LIST, blockList, inboundLimits } from '@tswarm/gater'
  * import { tcp } from '@tswarm/transport-tcp'
  *
- * const blocks = blockList({ path: './blocked' })
  * const swarm = await createSwarm({
- *   modules: [tcp(), blocks, inboundLimits({ maxPending: 32 })],
+ *   modules: [tcp(), blockList({ path: './blocked' }), inboundLimits({ maxPending: 32 })],
  *   listen: ['/ip4/0.0.0.0/tcp/4001']
  * })
- * await blocks.list.blockSubnet('203.0.113.0/24')  // closes live connections from there, too
- * await blocks.list.blockPeer('12D3KooWHFrmLWTTDD4NodngtRMEVYgxrsDMp4F5iVSV8CdJ9Vwo')
- * console.log(blocks.list.blockedSubnets().map(String)) // [ '203.0.113.0/24' ], after a restart too
+ * const blocks = pluginInstance(swarm, BLOCK_LIST)
+ * await blocks.blockSubnet('203.0.113.0/24')  // closes live connections from there, too
+ * await blocks.blockPeer('12D3KooWHFrmLWTTDD4NodngtRMEVYgxrsDMp4F5iVSV8CdJ9Vwo')
+ * console.log(blocks.blockedSubnets().map(String)) // [ '203.0.113.0/24' ], after a restart too
  * await swarm.close()
  * ```
  */
 export { BlockList, blockList, BLOCK_LIST_MODULE_NAME, BLOCK_LIST_NAME, BLOCK_LIST_PREFIX } from './block-list.js'
-export type { BlockListModule, BlockListOptions } from './block-list.js'
+export type { BlockListOptions } from './block-list.js'
 export { AllowList, allowList, ALLOW_LIST_MODULE_NAME, ALLOW_LIST_NAME, ALLOW_LIST_PREFIX } from './allow-list.js'
-export type { AllowListModule, AllowListOptions } from './allow-list.js'
+export type { AllowListOptions } from './allow-list.js'
 export {
   InboundLimits, inboundLimits, resolveInboundLimitsOptions, DEFAULT_MAX_PENDING, INBOUND_LIMITS_MODULE_NAME,
   INBOUND_LIMITS_NAME, PENDING_LIMIT_NAME, RATE_LIMIT_NAME, SUBNET_LIMIT_NAME
 } from './inbound-limits.js'
-export type { InboundLimitKind, InboundLimitsConfig, InboundLimitsModule, InboundLimitsOptions, InboundLimitsStats, LimitsExemption } from './inbound-limits.js'
+export type { InboundLimitKind, InboundLimitsConfig, InboundLimitsOptions, InboundLimitsStats, LimitsExemption } from './inbound-limits.js'
 export { ConnectionRateLimiter, DEFAULT_RATE_LIMITS } from './rate-limiter.js'
 export type { RateLimit, RateLimits } from './rate-limiter.js'
 export { SubnetConnLimiter, DEFAULT_SUBNET_LIMITS } from './subnet-limiter.js'
@@ -41,7 +41,5 @@ export type { AddrInput, PeerInput, RuleListConfig, RuleListOptions, RuleListSta
 export { RuleSet, toPeerId } from './rule-set.js'
 export { Cidr, IpAddress, ipOfMultiaddr, parseCidr, parseIp, toCidr, toIp } from './ip.js'
 export type { IpFamily } from './ip.js'
-export { instanceModule } from './module.js'
-export type { InstanceModule, InstanceModuleInit } from './module.js'
 export { GaterStateError, GaterStoreError, InvalidCidrError, InvalidIpAddressError } from './errors.js'
 export { ALLOW_LIST, ALLOW_LIST_CONFIG, BLOCK_LIST, BLOCK_LIST_CONFIG, INBOUND_LIMITS, INBOUND_LIMITS_CONFIG, LIMITS_EXEMPTION } from './tokens.js'

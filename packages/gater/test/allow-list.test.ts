@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict'
 import { afterEach, describe, it } from 'node:test'
-import { errorIs, generateIdentity, peerIdOf } from '@tswarm/core'
+import { errorIs, generateIdentity, peerIdOf, pluginInstance } from '@tswarm/core'
 import { createTestSwarm, echoHandler, introduce, memory, waitFor } from '@tswarm/core/testing'
 import { tcp } from '@tswarm/transport-tcp'
-import { allowList } from '../src/index.js'
+import { ALLOW_LIST, allowList } from '../src/index.js'
 import { ECHO, echo, rawConnect, tcpPort } from './helpers.js'
 import type { PrivateKey } from '@libp2p/interface'
 import type { Swarm, SwarmModule } from '@tswarm/core'
@@ -58,12 +58,12 @@ describe('allowList()', () => {
     const refused = await rawConnect(tcpPort(a), '127.0.0.1', new TextEncoder().encode('hello'), 5_000)
     assert.equal(refused.received, 0)
     assert.notEqual(refused.closedBy, 'client')
-    await members.list.allowSubnet('127.0.0.0/8')
+    await pluginInstance(a, ALLOW_LIST).allowSubnet('127.0.0.0/8')
     const b = await make([], { tcp: true })
     introduce(b, a)
     assert.equal(await echo(b, a.localPeer, 'via subnet'), 'via subnet')
-    assert.deepEqual(members.list.allowedSubnets().map(String).sort(), ['10.0.0.0/8', '127.0.0.0/8'])
-    assert.ok(members.list.isAddrAllowed('127.1.2.3'))
+    assert.deepEqual(pluginInstance(a, ALLOW_LIST).allowedSubnets().map(String).sort(), ['10.0.0.0/8', '127.0.0.0/8'])
+    assert.ok(pluginInstance(a, ALLOW_LIST).isAddrAllowed('127.1.2.3'))
   })
 
   it('closes connections that a removal no longer allows', async () => {
@@ -74,18 +74,18 @@ describe('allowList()', () => {
     introduce(member, a)
     await member.dialPeer(a.localPeer)
     await waitFor(() => a.connectedness(member.localPeer) === 'connected', 'a to see the member')
-    await members.list.removePeer(member.localPeer)
+    await pluginInstance(a, ALLOW_LIST).removePeer(member.localPeer)
     assert.equal(a.connectedness(member.localPeer), 'notConnected')
-    assert.deepEqual(members.list.allowedPeers(), [])
+    assert.deepEqual(pluginInstance(a, ALLOW_LIST).allowedPeers(), [])
     await waitFor(() => member.connectedness(a.localPeer) === 'notConnected', 'the member to see the connection close')
   })
 
   it('checks its input with typed errors', async () => {
     assert.throws(() => allowList({ subnets: ['10.0.0.0/8', 'x/8'] }), { name: 'InvalidCidrError' })
     const members = allowList()
-    await make([members])
-    await assert.rejects(members.list.allowPeer('Qm'), { name: 'InvalidPeerIdError' })
-    await assert.rejects(members.list.allowAddr('::g'), { name: 'InvalidIpAddressError' })
-    assert.equal(members.list.isPeerAllowed(peerIdOf(await generateIdentity())), false)
+    const a = await make([members])
+    await assert.rejects(pluginInstance(a, ALLOW_LIST).allowPeer('Qm'), { name: 'InvalidPeerIdError' })
+    await assert.rejects(pluginInstance(a, ALLOW_LIST).allowAddr('::g'), { name: 'InvalidIpAddressError' })
+    assert.equal(pluginInstance(a, ALLOW_LIST).isPeerAllowed(peerIdOf(await generateIdentity())), false)
   })
 })

@@ -1,14 +1,15 @@
+import { pluginInstance } from '@tswarm/core'
 import { gaterComplianceTests, memory } from '@tswarm/core/testing'
 import { tcp } from '@tswarm/transport-tcp'
-import { blockList, inboundLimits } from '../src/index.js'
+import { BLOCK_LIST, blockList, inboundLimits } from '../src/index.js'
+import type { SwarmModule } from '@tswarm/core'
 import type { GaterFixture } from '@tswarm/core/testing'
 
-function blockListFixture (extra: () => ReturnType<typeof inboundLimits>[] = () => []): GaterFixture {
-  const mod = blockList()
+function blockListFixture (extra: () => SwarmModule[] = () => []): GaterFixture {
   return {
-    modules: [mod, ...extra()],
-    blockPeer: async (_swarm, peer) => { await mod.list.blockPeer(peer) },
-    unblockPeer: async (_swarm, peer) => { await mod.list.unblockPeer(peer) }
+    modules: [blockList(), ...extra()],
+    blockPeer: async (swarm, peer) => { await pluginInstance(swarm, BLOCK_LIST).blockPeer(peer) },
+    unblockPeer: async (swarm, peer) => { await pluginInstance(swarm, BLOCK_LIST).unblockPeer(peer) }
   }
 }
 

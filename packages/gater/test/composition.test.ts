@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict'
 import { afterEach, describe, it } from 'node:test'
-import { errorIs } from '@tswarm/core'
+import { errorIs, pluginInstance } from '@tswarm/core'
 import { ManualClock, createTestSwarm, echoHandler, introduce, waitFor } from '@tswarm/core/testing'
 import { tcp } from '@tswarm/transport-tcp'
-import { allowList, blockList, inboundLimits } from '../src/index.js'
+import { INBOUND_LIMITS, allowList, blockList, inboundLimits } from '../src/index.js'
 import { ECHO, capturingLogger, clockModule, echo, rawConnect, tcpPort } from './helpers.js'
 import type { Swarm, SwarmModule } from '@tswarm/core'
 
@@ -53,30 +53,30 @@ describe('several gaters at once', () => {
     assert.equal(await echo(b, a.localPeer, 'in'), 'in')
     // Token 2: a silent socket takes the other subnet slot and the one pending slot.
     const holding = rawConnect(port, '127.0.0.1', undefined, 30_000, release.signal)
-    await waitFor(() => limits.limits.stats().pending === 1, 'the silent socket to be pending')
+    await waitFor(() => pluginInstance(a, INBOUND_LIMITS).stats().pending === 1, 'the silent socket to be pending')
     // Token 3: the subnet is full.
     await rawConnect(port)
     await waitFor(() => refused('inbound-limits:subnet'), 'a refusal naming the subnet cap')
     // Token 4: with the established connection gone the subnet has room, but the pending slot is taken.
     await b.closePeer(a.localPeer)
-    await waitFor(() => limits.limits.stats().subnetConnections === 1, 'the closed connection to free its slot')
+    await waitFor(() => pluginInstance(a, INBOUND_LIMITS).stats().subnetConnections === 1, 'the closed connection to free its slot')
     await rawConnect(port)
     await waitFor(() => refused('inbound-limits:pending'), 'a refusal naming the pending limit')
     // No token left: refused by the rate limit, before the subnet and pending limits count anything.
     await rawConnect(port)
     await waitFor(() => refused('inbound-limits:rate'), 'a refusal naming the rate limit')
-    assert.deepEqual(limits.limits.stats().refused, { pending: 1, rate: 1, subnet: 1 })
-    assert.equal(limits.limits.stats().subnetConnections, 1, 'only the silent socket is counted')
+    assert.deepEqual(pluginInstance(a, INBOUND_LIMITS).stats().refused, { pending: 1, rate: 1, subnet: 1 })
+    assert.equal(pluginInstance(a, INBOUND_LIMITS).stats().subnetConnections, 1, 'only the silent socket is counted')
     release.abort()
     await holding
-    await waitFor(() => limits.limits.stats().pending === 0 && limits.limits.stats().subnetConnections === 0, 'everything given back')
+    await waitFor(() => pluginInstance(a, INBOUND_LIMITS).stats().pending === 0 && pluginInstance(a, INBOUND_LIMITS).stats().subnetConnections === 0, 'everything given back')
   })
 
   it('lets a block list refuse before the limits count anything', async () => {
     const limits = inboundLimits({ rate: { ipv4: [{ prefixLength: 32, perSecond: 0, burst: 1 }] }, applyToLoopback: true })
     const a = await make([blockList({ subnets: ['127.0.0.0/8'] }), limits])
     for (let i = 0; i < 3; i++) await rawConnect(tcpPort(a))
-    const stats = limits.limits.stats()
+    const stats = pluginInstance(a, INBOUND_LIMITS).stats()
     assert.deepEqual(stats.refused, { pending: 0, rate: 0, subnet: 0 })
     assert.equal(stats.rateBuckets, 0, 'no token was spent on refused sources')
   })

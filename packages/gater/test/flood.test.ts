@@ -2,9 +2,10 @@ import assert from 'node:assert/strict'
 import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { after, describe, it } from 'node:test'
+import { pluginInstance } from '@tswarm/core'
 import { ManualClock, createTestSwarm, echoHandler, introduce, waitFor } from '@tswarm/core/testing'
 import { tcp } from '@tswarm/transport-tcp'
-import { inboundLimits } from '../src/index.js'
+import { INBOUND_LIMITS, inboundLimits } from '../src/index.js'
 import { ECHO, clockModule, echo, rawConnect, tcpPort } from './helpers.js'
 import type { RawResult } from './helpers.js'
 import type { Stream, Swarm } from '@tswarm/core'
@@ -69,7 +70,7 @@ describe('a loopback flood against inbound limits', () => {
       let samples = 0
       const sampler = (async () => {
         while (flooding) {
-          const { pending } = limits.limits.stats()
+          const { pending } = pluginInstance(target, INBOUND_LIMITS).stats()
           if (pending > maxSampled) maxSampled = pending
           samples++
           await new Promise(resolve => setImmediate(resolve))
@@ -108,7 +109,7 @@ describe('a loopback flood against inbound limits', () => {
       await Promise.all([sampler, echoer])
       assert.equal(outcome, 'done', `the flood did not finish within ${FLOOD_DEADLINE_MS} ms`)
 
-      const stats = limits.limits.stats()
+      const stats = pluginInstance(target, INBOUND_LIMITS).stats()
       const sorted = [...latencies].sort((x, y) => x - y)
       const p50 = sorted[Math.floor(sorted.length / 2)] ?? NaN
       const max = sorted[sorted.length - 1] ?? NaN
@@ -132,8 +133,8 @@ describe('a loopback flood against inbound limits', () => {
       assert.ok(max < 2_000, `an echo took ${max.toFixed(0)} ms during the flood`)
 
       // Afterwards: nothing counted but the established connection, every flood socket closed, the swarm still serves.
-      await waitFor(() => limits.limits.stats().pending === 0, 'pending to drain')
-      await waitFor(() => limits.limits.stats().subnetConnections === 1, 'only the established connection to be counted')
+      await waitFor(() => pluginInstance(target, INBOUND_LIMITS).stats().pending === 0, 'pending to drain')
+      await waitFor(() => pluginInstance(target, INBOUND_LIMITS).stats().subnetConnections === 1, 'only the established connection to be counted')
       await waitFor(() => tcpSockets() <= baselineSockets, `the flood's sockets to close (${tcpSockets()} open, ${baselineSockets} before)`)
       await ping(stream, payload)
       await stream.close()

@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict'
 import { afterEach, describe, it } from 'node:test'
-import { CONNECTION_GATER, errorIs } from '@tswarm/core'
+import { CONNECTION_GATER, errorIs, pluginInstance } from '@tswarm/core'
 import { createTestSwarm, introduce, waitFor } from '@tswarm/core/testing'
 import { quic } from '@tswarm/transport-quic'
 import { tcp } from '@tswarm/transport-tcp'
-import { blockList } from '../src/index.js'
+import { BLOCK_LIST, blockList } from '../src/index.js'
 import { capturingLogger } from './helpers.js'
-import type { BlockList, BlockListModule } from '../src/index.js'
+import type { BlockList } from '../src/index.js'
 import type { ConnectionGater, GateHook, Swarm, SwarmModule } from '@tswarm/core'
 
-interface Side { swarm: Swarm, blocks: BlockListModule, log: string[] }
+interface Side { swarm: Swarm, blocks: BlockList, log: string[] }
 
 interface Case {
   name: string
@@ -24,7 +24,7 @@ interface Case {
    */
   dialMaySucceed?: boolean
   /** Extra modules for the dialer, after its block list. */
-  dialerExtra?: (blocks: BlockListModule) => SwarmModule[]
+  dialerExtra?: () => SwarmModule[]
 }
 
 /**
@@ -36,31 +36,30 @@ function blockListGatingTests (name: string, transport: () => SwarmModule, liste
   const host = listen.split('/')[2]
   const cases: Case[] = [
     { name: 'no rules: the peers connect', rules: async () => {} },
-    { name: 'rules about others change nothing', rules: async (d, l) => { await d.blocks.list.blockSubnet('192.0.2.0/24'); await l.blocks.list.blockAddr('198.51.100.1') } },
-    { name: 'dialer blocks the listener\'s peer ID: refused at peer dial', rules: async (d, l) => { await d.blocks.list.blockPeer(l.swarm.localPeer) }, refusal: { by: 'dialer', hook: 'interceptPeerDial' } },
-    { name: 'dialer blocks the listener\'s address: refused at address dial', rules: async d => { await d.blocks.list.blockAddr(host) }, refusal: { by: 'dialer', hook: 'interceptAddrDial' } },
-    { name: 'dialer blocks the listener\'s subnet: refused at address dial', rules: async d => { await d.blocks.list.blockSubnet(`${host}/8`) }, refusal: { by: 'dialer', hook: 'interceptAddrDial' } },
+    { name: 'rules about others change nothing', rules: async (d, l) => { await d.blocks.blockSubnet('192.0.2.0/24'); await l.blocks.blockAddr('198.51.100.1') } },
+    { name: 'dialer blocks the listener\'s peer ID: refused at peer dial', rules: async (d, l) => { await d.blocks.blockPeer(l.swarm.localPeer) }, refusal: { by: 'dialer', hook: 'interceptPeerDial' } },
+    { name: 'dialer blocks the listener\'s address: refused at address dial', rules: async d => { await d.blocks.blockAddr(host) }, refusal: { by: 'dialer', hook: 'interceptAddrDial' } },
+    { name: 'dialer blocks the listener\'s subnet: refused at address dial', rules: async d => { await d.blocks.blockSubnet(`${host}/8`) }, refusal: { by: 'dialer', hook: 'interceptAddrDial' } },
     {
       name: 'dialer blocks the listener while the dial is under way: refused at secured',
       rules: async () => {},
       // Blocks the peer once the block list's own address check has passed, as a user's block would land mid-dial.
-      dialerExtra: blocks => [midDialBlocker(() => blocks.list)],
+      dialerExtra: () => [midDialBlocker()],
       refusal: { by: 'dialer', hook: 'interceptSecured' }
     },
-    { name: 'listener blocks the dialer\'s address: refused at accept', rules: async (_d, l) => { await l.blocks.list.blockAddr(host) }, refusal: { by: 'listener', hook: 'interceptAccept' }, dialMaySucceed: nativeHandshake },
-    { name: 'listener blocks the dialer\'s subnet: refused at accept', rules: async (_d, l) => { await l.blocks.list.blockSubnet(`${host}/8`) }, refusal: { by: 'listener', hook: 'interceptAccept' }, dialMaySucceed: nativeHandshake },
-    { name: 'listener blocks the dialer\'s peer ID: refused at secured', rules: async (d, l) => { await l.blocks.list.blockPeer(d.swarm.localPeer) }, refusal: { by: 'listener', hook: 'interceptSecured' }, dialMaySucceed: true }
+    { name: 'listener blocks the dialer\'s address: refused at accept', rules: async (_d, l) => { await l.blocks.blockAddr(host) }, refusal: { by: 'listener', hook: 'interceptAccept' }, dialMaySucceed: nativeHandshake },
+    { name: 'listener blocks the dialer\'s subnet: refused at accept', rules: async (_d, l) => { await l.blocks.blockSubnet(`${host}/8`) }, refusal: { by: 'listener', hook: 'interceptAccept' }, dialMaySucceed: nativeHandshake },
+    { name: 'listener blocks the dialer\'s peer ID: refused at secured', rules: async (d, l) => { await l.blocks.blockPeer(d.swarm.localPeer) }, refusal: { by: 'listener', hook: 'interceptSecured' }, dialMaySucceed: true }
   ]
 
   describe(`connection gating with a block list (go TestConnectionGating): ${name}`, () => {
     const swarms: Swarm[] = []
     afterEach(async () => { await Promise.all(swarms.splice(0).map(async s => { await s.close() })) })
-    const side = async (extra: (blocks: BlockListModule) => SwarmModule[] = () => []): Promise<Side> => {
-      const blocks = blockList()
+    const side = async (extra: () => SwarmModule[] = () => []): Promise<Side> => {
       const log = capturingLogger()
-      const swarm = await createTestSwarm({ modules: [transport(), log.module, blocks, ...extra(blocks)], listen: [listen] })
+      const swarm = await createTestSwarm({ modules: [transport(), log.module, blockList(), ...extra()], listen: [listen] })
       swarms.push(swarm)
-      return { swarm, blocks, log: log.lines }
+      return { swarm, blocks: pluginInstance(swarm, BLOCK_LIST), log: log.lines }
     }
 
     for (const c of cases) {
@@ -106,16 +105,24 @@ function blockListGatingTests (name: string, transport: () => SwarmModule, liste
   })
 }
 
-/** A gater that blocks the peer being dialed in the given block list, then allows: a block landing mid-dial. */
-function midDialBlocker (list: () => BlockList): SwarmModule {
+/**
+ * A gater that blocks the peer being dialed in its swarm's block list (injected by its token, as any plugin would),
+ * then allows: a block landing mid-dial.
+ */
+function midDialBlocker (): SwarmModule {
   return {
     name: 'mid-dial-blocker',
     register (c) {
-      const gater: ConnectionGater = {
-        name: 'mid-dial-blocker',
-        interceptAddrDial: async peer => { await list().blockPeer(peer); return true }
-      }
-      c.register(CONNECTION_GATER, { useValue: gater })
+      c.register(CONNECTION_GATER, {
+        useFactory: r => {
+          const list = r.resolve<BlockList>(BLOCK_LIST)
+          const gater: ConnectionGater = {
+            name: 'mid-dial-blocker',
+            interceptAddrDial: async peer => { await list.blockPeer(peer); return true }
+          }
+          return gater
+        }
+      })
     }
   }
 }

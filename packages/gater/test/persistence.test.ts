@@ -5,10 +5,10 @@ import { afterEach, describe, it } from 'node:test'
 import { MemoryDatastore } from 'datastore-core'
 import { LevelDatastore } from 'datastore-level'
 import { Key } from 'interface-datastore'
-import { createSwarm, errorIs, generateIdentity, peerIdOf } from '@tswarm/core'
+import { createSwarm, errorIs, generateIdentity, peerIdOf, pluginInstance } from '@tswarm/core'
 import { createTestSwarm, introduce } from '@tswarm/core/testing'
 import { tcp } from '@tswarm/transport-tcp'
-import { BLOCK_LIST_PREFIX, allowList, blockList } from '../src/index.js'
+import { ALLOW_LIST, BLOCK_LIST, BLOCK_LIST_PREFIX, allowList, blockList } from '../src/index.js'
 import { tempDir } from './helpers.js'
 import type { Swarm } from '@tswarm/core'
 
@@ -35,22 +35,22 @@ describe('rules in a datastore', () => {
 
     const first = blockList({ path })
     const s1 = await createSwarm({ modules: [tcp(), first] })
-    await first.list.blockPeer(target.localPeer)
-    await first.list.blockPeer(other)
-    await first.list.unblockPeer(other)
-    await first.list.blockAddr('192.0.2.7')
-    await first.list.blockSubnet('198.51.100.0/24')
-    await first.list.blockSubnet('2001:db8:a::/48')
+    await pluginInstance(s1, BLOCK_LIST).blockPeer(target.localPeer)
+    await pluginInstance(s1, BLOCK_LIST).blockPeer(other)
+    await pluginInstance(s1, BLOCK_LIST).unblockPeer(other)
+    await pluginInstance(s1, BLOCK_LIST).blockAddr('192.0.2.7')
+    await pluginInstance(s1, BLOCK_LIST).blockSubnet('198.51.100.0/24')
+    await pluginInstance(s1, BLOCK_LIST).blockSubnet('2001:db8:a::/48')
     await s1.close()
 
     // A new module, as a restarted process would make: only the directory carries the rules.
     const second = blockList({ path })
     const s2 = await createSwarm({ modules: [tcp(), second] })
     swarms.push(s2)
-    assert.deepEqual(second.list.blockedPeers().map(String), [target.localPeer.toString()])
-    assert.deepEqual(second.list.blockedAddrs().map(String), ['192.0.2.7'])
-    assert.deepEqual(second.list.blockedSubnets().map(String).sort(), ['198.51.100.0/24', '2001:db8:a::/48'])
-    assert.ok(second.list.isAddrBlocked('2001:db8:a:ffff::1'))
+    assert.deepEqual(pluginInstance(s2, BLOCK_LIST).blockedPeers().map(String), [target.localPeer.toString()])
+    assert.deepEqual(pluginInstance(s2, BLOCK_LIST).blockedAddrs().map(String), ['192.0.2.7'])
+    assert.deepEqual(pluginInstance(s2, BLOCK_LIST).blockedSubnets().map(String).sort(), ['198.51.100.0/24', '2001:db8:a::/48'])
+    assert.ok(pluginInstance(s2, BLOCK_LIST).isAddrBlocked('2001:db8:a:ffff::1'))
     introduce(s2, target)
     await assert.rejects(s2.dialPeer(target.localPeer), /"block-list" refused at interceptPeerDial/)
   })
@@ -97,7 +97,7 @@ describe('rules in a datastore', () => {
     const path = await dir()
     const first = blockList({ path })
     const s1 = await createSwarm({ modules: [tcp(), first] })
-    await first.list.blockAddr('192.0.2.1')
+    await pluginInstance(s1, BLOCK_LIST).blockAddr('192.0.2.1')
     await s1.close()
     await writeFile(join(path, 'CURRENT'), 'garbage')
     await assert.rejects(createSwarm({ modules: [tcp(), blockList({ path })] }), (err: Error) => {
@@ -128,15 +128,15 @@ describe('rules in a datastore', () => {
     const blocks = blockList({ datastore })
     const members = allowList({ datastore, subnets: ['127.0.0.0/8'] })
     const s1 = await createSwarm({ modules: [tcp(), blocks, members] })
-    await blocks.list.blockAddr('192.0.2.9')
+    await pluginInstance(s1, BLOCK_LIST).blockAddr('192.0.2.9')
     await s1.close()
     const blocks2 = blockList({ datastore })
     const members2 = allowList({ datastore })
     const s2 = await createSwarm({ modules: [tcp(), blocks2, members2] })
     swarms.push(s2)
-    assert.deepEqual(blocks2.list.blockedAddrs().map(String), ['192.0.2.9'])
-    assert.deepEqual(blocks2.list.blockedSubnets(), [])
-    assert.deepEqual(members2.list.allowedSubnets().map(String), ['127.0.0.0/8'])
+    assert.deepEqual(pluginInstance(s2, BLOCK_LIST).blockedAddrs().map(String), ['192.0.2.9'])
+    assert.deepEqual(pluginInstance(s2, BLOCK_LIST).blockedSubnets(), [])
+    assert.deepEqual(pluginInstance(s2, ALLOW_LIST).allowedSubnets().map(String), ['127.0.0.0/8'])
   })
 
   it('does not apply a rule the store failed to save', async () => {
@@ -145,11 +145,11 @@ describe('rules in a datastore', () => {
     const s = await createSwarm({ modules: [tcp(), mod] })
     swarms.push(s)
     datastore.put = () => { throw new Error('disk full') }
-    await assert.rejects(mod.list.blockSubnet('10.0.0.0/8'), (err: Error) => {
+    await assert.rejects(pluginInstance(s, BLOCK_LIST).blockSubnet('10.0.0.0/8'), (err: Error) => {
       assert.equal(err.name, 'GaterStoreError')
       assert.match(err.message, /could not save the subnet rule 10.0.0.0\/8 .*disk full; the rule was not changed/)
       return true
     })
-    assert.deepEqual(mod.list.blockedSubnets(), [])
+    assert.deepEqual(pluginInstance(s, BLOCK_LIST).blockedSubnets(), [])
   })
 })

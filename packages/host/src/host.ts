@@ -1,4 +1,4 @@
-import { AddrTTL, CLOCK, DialTimeoutError, InvalidOptionError, LOGGER, NoConnectionError, PRIVATE_KEY, Swarm, SwarmError, inject, injectable, parseMultiaddr, raceAbort, timeoutSignal, toError } from '@tswarm/core'
+import { AddrTTL, CLOCK, InvalidOptionError, LOGGER, NoConnectionError, PRIVATE_KEY, Swarm, SwarmError, inject, injectable, parseMultiaddr, raceAbort, toError } from '@tswarm/core'
 import { positiveInt } from './config.js'
 import { DuplicateProtocolHandlerError, HostClosedError, StreamLimitExceededError } from './errors.js'
 import { IdentifyMetadata, IdentifyService } from './identify/identify.js'
@@ -209,16 +209,12 @@ export class Host {
     this.#assertOpen('newStream')
     const list = typeof protocols === 'string' ? [protocols] : [...protocols]
     if (list.length === 0) throw new InvalidOptionError('protocols', '[]', 'at least one protocol')
-    const ms = this.swarm.config.newStreamTimeout
-    const timeout = options.signal === undefined
-      ? timeoutSignal(this.#clock, ms, undefined, () => new DialTimeoutError(`newStream to ${peer.toString()} did not finish within ${ms} ms`))
-      : undefined
-    const signal = timeout?.signal ?? options.signal
+    const { signal, clear } = this.swarm.newStreamSignal(peer, options.signal)
     try {
       const conn = options.noDial === true ? this.#openConn(peer) : await this.swarm.dialPeer(peer, { signal })
       return await this.openStream(conn, list, { ...options, signal })
     } finally {
-      timeout?.clear()
+      clear()
     }
   }
 
@@ -329,13 +325,9 @@ export class Host {
     return limit
   }
 
-  /** An open connection to `peer` without dialing: the one with the most streams, as the swarm picks. */
+  /** The connection the swarm would use for `peer`, without dialing. */
   #openConn (peer: PeerId): Conn {
-    let best: Conn | undefined
-    for (const c of this.swarm.connsToPeer(peer)) {
-      if (c.status !== 'open') continue
-      if (best === undefined || c.stat().numStreams >= best.stat().numStreams) best = c
-    }
+    const best = this.swarm.bestConn(peer)
     if (best === undefined) throw new NoConnectionError(peer)
     return best
   }

@@ -46,5 +46,5 @@ export { OptimisticStream, QUIC_END_OF_STREAM_DELAY, quicEndOfStreamDelay } from
 export type { OptimisticStreamInit } from './stream/optimistic-stream.js'
 export { PersistentPeerstore } from './peerstore/persistent-peerstore.js'
 export type { PersistentPeerstoreConfig } from './peerstore/persistent-peerstore.js'
-export { PERSISTENT_PEERSTORE_MODULE_NAME, persistentPeerstore } from './peerstore/module.js'
+export { PERSISTENT_PEERSTORE_MODULE_NAME, persistentPeerstore, resolvePersistentPeerstoreOptions } from './peerstore/module.js'
 export type { PersistentPeerstoreOptions } from './peerstore/module.js'

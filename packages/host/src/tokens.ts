@@ -1,6 +1,6 @@
 import { createToken } from '@tswarm/core'
 import type { HostConfig } from './config.js'
-import type { PersistentPeerstoreConfig } from './peerstore/persistent-peerstore.js'
+import type { PersistentPeerstore, PersistentPeerstoreConfig } from './peerstore/persistent-peerstore.js'
 import type { Token } from '@tswarm/core'
 import type { Datastore } from 'interface-datastore'
 
@@ -12,5 +12,10 @@ function token<T> (name: string): Token<T> {
 export const HOST_CONFIG = token<HostConfig>('HostConfig')
 /** The datastore under the persistent peerstore. Registered by `persistentPeerstore()`. */
 export const PEERSTORE_DATASTORE = token<Datastore>('PeerstoreDatastore')
+/**
+ * The persistent peerstore (single binding), registered by `persistentPeerstore()`; `PEERSTORE` points at it.
+ * `pluginInstance(swarm, PERSISTENT_PEERSTORE)` after assembly.
+ */
+export const PERSISTENT_PEERSTORE = token<PersistentPeerstore>('PersistentPeerstore')
 /** The persistent peerstore's resolved options. Registered by `persistentPeerstore()`. */
 export const PERSISTENT_PEERSTORE_CONFIG = token<PersistentPeerstoreConfig>('PersistentPeerstoreConfig')

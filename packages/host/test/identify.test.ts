@@ -186,4 +186,13 @@ describe('identify helpers', () => {
     assert.deepEqual(filterAddrs(addrs, ma('/ip4/10.0.0.1/tcp/9')).map(String), ['/ip4/192.168.1.5/tcp/1', '/ip4/8.8.8.8/tcp/1'])
     assert.deepEqual(filterAddrs(addrs, ma('/ip4/1.1.1.1/tcp/9')).map(String), ['/ip4/8.8.8.8/tcp/1'])
   })
+
+  it('filterAddrs uses go\'s manet classes: IPv4-mapped loopback is loopback, special-use names and mapped addresses are not public', () => {
+    const addrs = [ma('/ip6/::ffff:127.0.0.1/tcp/1'), ma('/ip4/100.64.0.9/tcp/1'), ma('/dns4/printer.local/tcp/1'),
+      ma('/ip6/::ffff:8.8.8.8/tcp/1'), ma('/ip6/2001::1/tcp/1'), ma('/dns4/example.com/tcp/1')]
+    assert.equal(filterAddrs(addrs, ma('/ip6/::ffff:127.0.0.1/tcp/9')).length, 6, 'a mapped loopback remote is on loopback')
+    assert.equal(filterAddrs(addrs, ma('/ip4/100.64.0.1/tcp/9')).length, 5, 'over CGNAT (private): all but loopback')
+    assert.deepEqual(filterAddrs(addrs, ma('/ip4/1.1.1.1/tcp/9')).map(String), ['/ip6/2001::1/tcp/1', '/dns4/example.com/tcp/1'])
+    assert.equal(filterAddrs(addrs, ma('/ip6/::ffff:8.8.8.8/tcp/9')).length, 6, 'a remote go counts neither private nor public: no filter')
+  })
 })

@@ -31,7 +31,7 @@ export interface PeerCommand {
 
 /** A peer program failed to start, answered `ok: false`, timed out or went away. */
 export class InteropPeerError extends SwarmError {
-  override readonly name = 'InteropPeerError'
+  override readonly name: string = 'InteropPeerError'
   constructor (readonly peer: string, message: string, options?: ErrorOptions) {
     super(`${peer}: ${message}`, options)
   }

@@ -10,7 +10,7 @@ type Reply = string | number | null | Reply[]
 
 /** A Redis server could not be reached, answered with an error, or did not answer in time. */
 export class RedisError extends SwarmError {
-  override readonly name = 'RedisError'
+  override readonly name: string = 'RedisError'
 }
 
 export class RedisClient {

@@ -6,7 +6,7 @@ import { SwarmError } from '@tswarm/core'
 
 /** The configuration is not one tswarm can run; the message says which variable and what it accepts. */
 export class TestAppConfigError extends SwarmError {
-  override readonly name = 'TestAppConfigError'
+  override readonly name: string = 'TestAppConfigError'
 }
 
 export interface TestAppConfig {

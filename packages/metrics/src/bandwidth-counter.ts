@@ -1,6 +1,6 @@
 import { CLOCK, inject, injectable } from '@tswarm/core'
 import { METRICS_CONFIG } from './tokens.js'
-import { DEFAULT_IDLE_TIMEOUT, DEFAULT_TICK_INTERVAL, resolveMetricsConfig } from './options.js'
+import { DEFAULT_IDLE_TIMEOUT, DEFAULT_TICK_INTERVAL, resolveMetricsOptions } from './options.js'
 import type { PeerId } from '@libp2p/interface'
 import type { BandwidthStats, Clock, Reporter, TimerHandle } from '@tswarm/core'
 
@@ -110,7 +110,7 @@ export class BandwidthCounter implements Reporter {
     @inject(CLOCK) clock: Clock,
     @inject(METRICS_CONFIG) options: BandwidthCounterOptions = {}
   ) {
-    const config = resolveMetricsConfig({
+    const config = resolveMetricsOptions({
       idleTimeout: options.idleTimeout ?? DEFAULT_IDLE_TIMEOUT,
       tickInterval: options.tickInterval ?? DEFAULT_TICK_INTERVAL
     })

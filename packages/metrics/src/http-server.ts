@@ -5,6 +5,7 @@ import type { ResolvedHttpOptions } from './options.js'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Registry } from 'prom-client'
+import { describe } from '@tswarm/core'
 
 /** Where the `/metrics` endpoint listens. */
 export interface MetricsHttpAddress {
@@ -78,7 +79,7 @@ export class MetricsHttpServer {
       res.end(req.method === 'HEAD' ? undefined : text)
     }, (err: unknown) => {
       // a collector threw: say so to the scraper rather than serving a partial page
-      res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' }).end(`collecting metrics failed: ${err instanceof Error ? err.message : String(err)}\n`)
+      res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' }).end(`collecting metrics failed: ${describe(err)}\n`)
     })
   }
 }

@@ -77,7 +77,7 @@ export const DEFAULT_HTTP_HOST = '127.0.0.1'
 export const DEFAULT_HTTP_PATH = '/metrics'
 
 /** Validates `options` (throwing an InvalidOptionError that names the option) and fills in the defaults. */
-export function resolveMetricsConfig (options: MetricsOptions = {}): MetricsConfig {
+export function resolveMetricsOptions (options: MetricsOptions = {}): MetricsConfig {
   if (typeof options !== 'object' || options === null) throw new InvalidOptionError('metrics options', options, 'an object')
   const idleTimeout = options.idleTimeout ?? DEFAULT_IDLE_TIMEOUT
   if (typeof idleTimeout !== 'number' || Number.isNaN(idleTimeout) || idleTimeout <= 0) {

@@ -14,8 +14,8 @@ import type { Registry } from 'prom-client'
  * assembled) starts the rate tick, joins the registry, watches connections and opens the HTTP server; `stop` (called
  * when the swarm closes) undoes all of it, leaving no timer or socket behind.
  *
- * Reach it with `metricsModule.of(swarm)`, or `container.resolve<SwarmMetrics>(SWARM_METRICS)` on the container `assembleSwarm`
- * returns.
+ * Reach it with `pluginInstance(swarm, SWARM_METRICS)` once `createSwarm` has resolved (still after close, to read
+ * the final counts), or inject it with `@inject(SWARM_METRICS)` in a plugin of your own.
  */
 @injectable()
 export class SwarmMetrics implements SwarmService {

@@ -13,7 +13,7 @@ function token<T> (name: string): Token<T> {
 
 /**
  * Single binding, registered by `metrics()`: the swarm's metrics handle (bandwidth counter, registry, HTTP address).
- * Resolve it from the container `assembleSwarm` returns, or inject it into your own services.
+ * `pluginInstance(swarm, SWARM_METRICS)` after `createSwarm`, or `@inject(SWARM_METRICS)` in your own services.
  */
 export const SWARM_METRICS = token<SwarmMetrics>('SwarmMetrics')
 /** Single binding, registered by `metrics()`: the validated options. */

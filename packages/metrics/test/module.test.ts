@@ -3,7 +3,7 @@ import { once } from 'node:events'
 import { Agent, get } from 'node:http'
 import { createServer } from 'node:net'
 import { afterEach, describe, it } from 'node:test'
-import { CLOCK, METRICS_TRACER, REPORTER, SWARM_SERVICE, assembleSwarm, createSwarm, errorIs } from '@tswarm/core'
+import { CLOCK, METRICS_TRACER, REPORTER, SWARM_SERVICE, assembleSwarm, createSwarm, errorIs, pluginInstance } from '@tswarm/core'
 import { ManualClock, introduce, memory } from '@tswarm/core/testing'
 import { BandwidthCounter, PrometheusMetrics, SWARM_METRICS, metrics } from '../src/index.js'
 import { until } from './helpers.js'
@@ -61,7 +61,7 @@ describe('metrics()', () => {
     const { swarm, container } = await assembleSwarm({ modules: [memory(), mod], listen: ['/memory/0'] })
     swarms.push(swarm)
     const handle = container.resolve<SwarmMetrics>(SWARM_METRICS)
-    assert.equal(handle, mod.of(swarm))
+    assert.equal(handle, pluginInstance(swarm, SWARM_METRICS))
     assert.ok(handle.bandwidth instanceof BandwidthCounter)
     assert.equal(container.resolve<Reporter>(REPORTER), handle.bandwidth)
     const tracers = container.resolveAll<MetricsTracer>(METRICS_TRACER)
@@ -70,11 +70,10 @@ describe('metrics()', () => {
     assert.equal(handle.bandwidth.running, true, 'the tick runs once the swarm started')
   })
 
-  it('of() refuses a swarm it was not assembled into', async () => {
-    const mod = metrics()
+  it('has no metrics to give for a swarm assembled without metrics()', async () => {
     const other = await createSwarm({ modules: [memory()] })
     swarms.push(other)
-    assert.throws(() => mod.of(other), { name: 'MetricsNotFoundError' })
+    assert.throws(() => pluginInstance(other, SWARM_METRICS), { name: 'PluginNotFoundError' })
   })
 
   it('measures rates of a steady transfer between swarms on a manual clock', async () => {
@@ -97,13 +96,13 @@ describe('metrics()', () => {
       await until('the receiver to read this second\'s bytes', async () => received === target)
       clock.advance(1000)
     }
-    const sent = ma.of(a).bandwidth.getBandwidthForPeer(b.localPeer)
-    const got = mb.of(b).bandwidth.getBandwidthForProtocol('/steady/1')
+    const sent = pluginInstance(a, SWARM_METRICS).bandwidth.getBandwidthForPeer(b.localPeer)
+    const got = pluginInstance(b, SWARM_METRICS).bandwidth.getBandwidthForProtocol('/steady/1')
     assert.equal(sent.totalOut, 10 * perSecond)
     assert.equal(got.totalIn, 10 * perSecond)
     assert.ok(Math.abs(sent.rateOut - perSecond) < 1e-6, `sender's rate ${sent.rateOut} B/s`)
     assert.ok(Math.abs(got.rateIn - perSecond) < 1e-6, `receiver's rate ${got.rateIn} B/s`)
-    assert.ok(Math.abs(ma.of(a).bandwidth.getBandwidthTotals().rateOut - perSecond) < 1e-6)
+    assert.ok(Math.abs(pluginInstance(a, SWARM_METRICS).bandwidth.getBandwidthTotals().rateOut - perSecond) < 1e-6)
     await stream.close()
   })
 
@@ -111,7 +110,7 @@ describe('metrics()', () => {
     const clock = new ManualClock()
     const mod = metrics()
     const swarm = await createSwarm({ modules: [memory(), clockModule(clock), mod], listen: ['/memory/0'] })
-    const { bandwidth } = mod.of(swarm)
+    const { bandwidth } = pluginInstance(swarm, SWARM_METRICS)
     assert.equal(bandwidth.running, true)
     clock.advance(3_000)
     const withTick = clock.pendingTimers
@@ -127,7 +126,7 @@ describe('metrics()', () => {
     const sockets = await settledHandles('TCPSocketWrap')
     const mod = metrics({ http: { port: 0 } })
     const swarm = await createSwarm({ modules: [memory(), mod], listen: ['/memory/0'] })
-    const address = mod.of(swarm).httpAddress
+    const address = pluginInstance(swarm, SWARM_METRICS).httpAddress
     assert.ok(address !== undefined)
     assert.equal(handles('TCPServerWrap'), servers + 1)
 
@@ -146,7 +145,7 @@ describe('metrics()', () => {
       const started = Date.now()
       await swarm.close()
       assert.ok(Date.now() - started < 5_000, 'close does not wait for the scraper to leave')
-      assert.equal(mod.of(swarm).httpAddress, undefined)
+      assert.equal(pluginInstance(swarm, SWARM_METRICS).httpAddress, undefined)
       // a closed handle leaves the list on the next turn of the event loop
       await until('the server handle to go', async () => handles('TCPServerWrap') === servers)
       await until('the scraper\'s socket to be cut', async () => handles('TCPSocketWrap') === sockets)

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict'
 import { afterEach, describe, it } from 'node:test'
 import { multiaddr } from '@multiformats/multiaddr'
-import { AddrTTL, createSwarm, generateIdentity, peerIdOf } from '@tswarm/core'
+import { AddrTTL, createSwarm, generateIdentity, peerIdOf, pluginInstance } from '@tswarm/core'
 import { echoHandler, introduce, waitFor } from '@tswarm/core/testing'
 import { tcp } from '@tswarm/transport-tcp'
 import { Registry } from 'prom-client'
-import { METRIC_NAMES, METRIC_PREFIX, metrics } from '../src/index.js'
+import { METRIC_NAMES, METRIC_PREFIX, SWARM_METRICS, metrics } from '../src/index.js'
 import { parseExposition, samples, valueOf } from './exposition.js'
 import { until } from './helpers.js'
 import type { Family } from './exposition.js'
@@ -35,7 +35,7 @@ describe('Prometheus metrics over real swarms', () => {
     swarms.push(a, b)
     b.setStreamHandler(echoHandler(b, ECHO))
     introduce(a, b)
-    const url = mod.of(a).httpAddress?.url
+    const url = pluginInstance(a, SWARM_METRICS).httpAddress?.url
     assert.ok(url?.startsWith('http://127.0.0.1:') === true && url.endsWith('/metrics'), `served at ${url}`)
 
     // a failed dial: a peer whose only address refuses connections
@@ -97,8 +97,8 @@ describe('Prometheus metrics over real swarms', () => {
     await b.dialPeer(a.localPeer)
     await waitFor(() => a.conns().length === 1, 'the listener to see the connection')
     const labels = { dir: 'inbound', transport: 'tcp', security: '/noise', muxer: '/yamux/1.0.0', ip_version: 'ip4' }
-    await until('the notification', async () => valueOf(parseExposition(await mod.of(a).scrape()), m('connections_opened_total'), labels) === 1)
-    const f = parseExposition(await mod.of(a).scrape())
+    await until('the notification', async () => valueOf(parseExposition(await pluginInstance(a, SWARM_METRICS).scrape()), m('connections_opened_total'), labels) === 1)
+    const f = parseExposition(await pluginInstance(a, SWARM_METRICS).scrape())
     assert.equal(valueOf(f, m('connections_opened_total'), labels), 1)
     assert.equal(valueOf(f, m('key_types_total'), { dir: 'inbound', key_type: 'Ed25519' }), 1)
     assert.equal(valueOf(f, m('connections'), { dir: 'inbound', transport: 'tcp' }), 1)
@@ -110,7 +110,7 @@ describe('Prometheus metrics over real swarms', () => {
     const a = await createSwarm({ modules: [tcp(), mod], listen: [LOOPBACK] })
     const b = await createSwarm({ modules: [tcp(), mod], listen: [LOOPBACK] })
     swarms.push(a, b)
-    const [ma, mb] = [mod.of(a), mod.of(b)]
+    const [ma, mb] = [pluginInstance(a, SWARM_METRICS), pluginInstance(b, SWARM_METRICS)]
     assert.notEqual(ma.registry, mb.registry)
     assert.notEqual(ma.bandwidth, mb.bandwidth)
     introduce(a, b)
@@ -145,7 +145,7 @@ describe('Prometheus metrics over real swarms', () => {
     const mod = metrics({ http: { port: 0, path: '/custom' } })
     const a = await createSwarm({ modules: [tcp(), mod] })
     swarms.push(a)
-    const url = new URL(mod.of(a).httpAddress?.url ?? '')
+    const url = new URL(pluginInstance(a, SWARM_METRICS).httpAddress?.url ?? '')
     assert.equal(url.pathname, '/custom')
     assert.equal((await fetch(url)).status, 200)
     assert.equal((await fetch(new URL('/metrics', url))).status, 404)

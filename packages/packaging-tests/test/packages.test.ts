@@ -70,15 +70,14 @@ describe('the packages as published', () => {
     }, null, 2))
     await run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: app, env, timeout: 600_000 })
     await writeFile(join(app, 'main.js'), `
-      import { AddrTTL, createSwarm } from '@tswarm/core'
+      import { AddrTTL, createSwarm, pluginInstance } from '@tswarm/core'
       import { tcp } from '@tswarm/transport-tcp'
       import { quic } from '@tswarm/transport-quic'
-      import { blockList, inboundLimits } from '@tswarm/gater'
-      import { metrics } from '@tswarm/metrics'
+      import { BLOCK_LIST, blockList, inboundLimits } from '@tswarm/gater'
+      import { SWARM_METRICS, metrics } from '@tswarm/metrics'
       const m = metrics()
-      const blocks = blockList()
       const server = await createSwarm({
-        modules: [tcp(), quic(), m, blocks, inboundLimits()],
+        modules: [tcp(), quic(), m, blockList(), inboundLimits()],
         listen: ['/ip4/127.0.0.1/tcp/0', '/ip4/127.0.0.1/udp/0/quic-v1']
       })
       server.setStreamHandler(async stream => {
@@ -91,9 +90,9 @@ describe('the packages as published', () => {
       const stream = await client.newStream(server.localPeer, { protocols: ['/hello/1.0.0'] })
       let text = ''
       for await (const chunk of stream) text += new TextDecoder().decode(chunk)
-      const counted = m.of(server).bandwidth.getBandwidthForProtocol('/hello/1.0.0').totalOut
-      const scraped = (await m.of(server).scrape()).includes('libp2p_swarm_connections_opened_total')
-      await blocks.list.blockPeer(client.localPeer.toString())
+      const counted = pluginInstance(server, SWARM_METRICS).bandwidth.getBandwidthForProtocol('/hello/1.0.0').totalOut
+      const scraped = (await pluginInstance(server, SWARM_METRICS).scrape()).includes('libp2p_swarm_connections_opened_total')
+      await pluginInstance(server, BLOCK_LIST).blockPeer(client.localPeer.toString())
       console.log(JSON.stringify({ text, transport: stream.conn.stat().transport, counted, scraped, blockedClosed: server.connsToPeer(client.localPeer).length === 0 }))
       await client.close()
       await server.close()

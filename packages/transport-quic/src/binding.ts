@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
+import { SwarmError } from '@tswarm/core'
 
 /**
  * The options the native `QuinnConfig` takes (the binding's `Config`). Every field is required: the binding rejects
@@ -83,8 +84,12 @@ export interface QuicBinding {
   Server: new (config: NativeQuinnConfig, ip: string, port: number) => NativeServer
 }
 
-/** No native QUIC binding could be loaded for this platform. */
-export class QuicBindingError extends Error {
+/**
+ * No native QUIC binding could be loaded for this platform. The message names the package to install; `cause` holds
+ * each load failure.
+ */
+export class QuicBindingError extends SwarmError {
+  override readonly name: string = 'QuicBindingError'
   /** `process.platform-process.arch`, with the libc on Linux, e.g. `linux-x64-gnu`. */
   readonly platform: string
   /** The packages tried, in order. */
@@ -92,7 +97,6 @@ export class QuicBindingError extends Error {
 
   constructor (message: string, platform: string, packages: readonly string[], options?: ErrorOptions) {
     super(message, options)
-    this.name = 'QuicBindingError'
     this.platform = platform
     this.packages = packages
   }

@@ -1,5 +1,6 @@
 import { AbstractMultiaddrConnection } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
+import { toError } from '@tswarm/core'
 import type { NativeConnection } from './binding.js'
 import type { Logger } from '@libp2p/interface'
 import type { SendResult } from '@libp2p/utils'
@@ -8,8 +9,6 @@ export interface QuicMultiaddrConnectionInit {
   connection: NativeConnection
   direction: 'inbound' | 'outbound'
   log: Logger
-  /** When the QUIC handshake began (ms since the epoch), so the upgrader's handshake duration includes it. */
-  openedAt?: number
 }
 
 /**
@@ -23,10 +22,9 @@ export class QuicMultiaddrConnection extends AbstractMultiaddrConnection {
   constructor (init: QuicMultiaddrConnectionInit) {
     super({ remoteAddr: multiaddr(init.connection.remoteMultiaddr()), direction: init.direction, log: init.log })
     this.connection = init.connection
-    if (init.openedAt !== undefined) this.timeline.open = init.openedAt
     // closed() resolves whoever closed it (either side, idle timeout, endpoint close); never rejects.
     init.connection.closed().then(() => { this.onTransportClosed() }, (err: unknown) => {
-      this.onTransportClosed(err instanceof Error ? err : new Error(String(err)))
+      this.onTransportClosed(toError(err))
     })
   }
 

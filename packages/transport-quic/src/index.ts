@@ -19,15 +19,21 @@
  * })
  * ```
  */
-import { LOGGER, PRIVATE_KEY, TRANSPORT, instancePerContainerCachingFactory } from '@tswarm/core'
+import { TRANSPORT, instancePerContainerCachingFactory } from '@tswarm/core'
+import { QUIC_OPTIONS } from './tokens.js'
 import { QuicTransport } from './transport.js'
 import type { QuicOptions } from './transport.js'
 import type { DependencyContainer, SwarmModule, Transport } from '@tswarm/core'
 
 export { QuicTransport, QUIC_DEFAULTS, parseQuicAddr } from './transport.js'
-export type { QuicAddr, QuicOptions, QuicTransportInit } from './transport.js'
+export type { QuicAddr, QuicOptions } from './transport.js'
+export { QUIC_BINDING, QUIC_OPTIONS } from './tokens.js'
 export { QuicBindingError, loadQuicBinding } from './binding.js'
 export type { QuicBinding } from './binding.js'
+export {
+  QuicAddressError, QuicDialError, QuicListenError, QuicRemotePeerError, QuicSocketOpenError, QuicSocketUnavailableError,
+  QuicTransportClosedError
+} from './errors.js'
 
 /** The `name` of the module {@link quic} returns. */
 export const QUIC_MODULE_NAME = '@tswarm/transport-quic'
@@ -42,14 +48,20 @@ export function quic (options: QuicOptions = {}): SwarmModule {
   return {
     name: QUIC_MODULE_NAME,
     register (container: DependencyContainer): void {
+      container.register(QUIC_OPTIONS, { useValue: options })
       container.register(TRANSPORT, {
-        useFactory: instancePerContainerCachingFactory(c => createQuicTransport(options, c))
+        useFactory: instancePerContainerCachingFactory(c => c.resolve(QuicTransport))
       })
     }
   }
 }
 
-/** Builds the QUIC transport for a container (for users who add transports with `swarm.addTransport`). */
+/**
+ * Builds the QUIC transport for a container (for users who add transports with `swarm.addTransport`): registers
+ * `options` under {@link QUIC_OPTIONS} there and resolves {@link QuicTransport}, which takes the swarm's
+ * `PRIVATE_KEY`, `LOGGER` and `CLOCK` from it.
+ */
 export function createQuicTransport (options: QuicOptions, container: DependencyContainer): Transport {
-  return new QuicTransport({ privateKey: container.resolve(PRIVATE_KEY), logger: container.resolve(LOGGER), options })
+  container.register(QUIC_OPTIONS, { useValue: options })
+  return container.resolve(QuicTransport)
 }

@@ -1,6 +1,6 @@
 import { MuxerClosedError, TypedEventEmitter } from '@libp2p/interface'
 import { AbstractStream } from '@libp2p/utils'
-import { StreamResetError, raceAbort } from '@tswarm/core'
+import { StreamResetError, describe, raceAbort, toError } from '@tswarm/core'
 import type { NativeConnection, NativeStream } from './binding.js'
 import type { AbortOptions, ComponentLogger, CreateStreamOptions, EventHandler, Logger, MessageStream, StreamMuxer, StreamMuxerEvents, StreamMuxerFactory, StreamMuxerStatus } from '@libp2p/interface'
 import type { SendResult } from '@libp2p/utils'
@@ -46,14 +46,6 @@ export const MAX_WRITE = 256 * 1024
 const RESET_BY_PEER = /^stream reset by peer/
 const STOPPED_BY_PEER = /^sending stopped by peer/
 const CONNECTION_LOST = /^connection lost|^closed|^timed out|^aborted|^reset by peer/
-
-function messageOf (err: unknown): string {
-  return err instanceof Error ? err.message : String(err)
-}
-
-function toError (err: unknown): Error {
-  return err instanceof Error ? err : new Error(String(err))
-}
 
 const ignore = (): void => {}
 
@@ -197,7 +189,7 @@ export class QuicStream extends AbstractStream {
   }
 
   #onReadError (err: unknown): void {
-    const message = messageOf(err)
+    const message = describe(err)
     if (!this.#live()) return
     if (RESET_BY_PEER.test(message)) {
       this.log('remote reset - %s', message)
@@ -251,7 +243,7 @@ export class QuicStream extends AbstractStream {
   }
 
   #onWriteError (err: unknown): void {
-    const message = messageOf(err)
+    const message = describe(err)
     if (!this.#live()) {
       // ended meanwhile (reset, connection gone): only a closeWrite() waiting for the flush is left to tell
       this.#writeFailure ??= toError(err)

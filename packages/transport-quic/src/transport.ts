@@ -1,15 +1,22 @@
-import { networkInterfaces } from 'node:os'
 import { privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
-import { InvalidOptionError, PeerIdMismatchError, SwarmError, TimeoutError } from '@tswarm/core'
+import {
+  CLOCK, InvalidOptionError, LOGGER, PRIVATE_KEY, PeerIdMismatchError, TimeoutError, expandUnspecified, inject, injectable,
+  isUnspecified, raceAbort, timeoutSignal, toError
+} from '@tswarm/core'
 import { SOCKET_FAMILY, loadQuicBinding } from './binding.js'
 import { QuicMultiaddrConnection } from './connection.js'
+import {
+  QuicAddressError, QuicDialError, QuicListenError, QuicRemotePeerError, QuicSocketOpenError, QuicSocketUnavailableError,
+  QuicTransportClosedError
+} from './errors.js'
 import { QuicStreamMuxerFactory } from './stream.js'
+import { QUIC_BINDING, QUIC_OPTIONS } from './tokens.js'
 import type { NativeClient, NativeConnection, NativeQuinnConfig, NativeServer, QuicBinding } from './binding.js'
 import type { ComponentLogger, Logger, PeerId, PrivateKey } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
-import type { Listener, MuxedConnection, Transport, TransportDialOptions, TransportListenOptions, Upgrader } from '@tswarm/core'
+import type { Clock, Listener, MuxedConnection, Transport, TransportDialOptions, TransportListenOptions, Upgrader } from '@tswarm/core'
 
 /** The QUIC settings, all optional; see {@link QUIC_DEFAULTS}. */
 export interface QuicOptions {
@@ -80,25 +87,12 @@ export function parseQuicAddr (addr: Multiaddr): QuicAddr | undefined {
 /** The peer ID on the end of the binding's remote address (from the remote's TLS certificate). */
 function remotePeerOf (maConn: QuicMultiaddrConnection): PeerId {
   const p2p = maConn.remoteAddr.getComponents().find(c => c.name === 'p2p')
-  if (p2p?.value === undefined) throw new SwarmError(`the QUIC connection's remote address has no peer ID: ${maConn.remoteAddr.toString()}`)
-  return peerIdFromString(p2p.value)
-}
-
-/** What the library's listener reports for a wildcard address: one address per interface address of the family. */
-function interfaceAddrs (family: 4 | 6, port: number): Multiaddr[] {
-  const name = family === 4 ? 'IPv4' : 'IPv6'
-  const proto = family === 4 ? 'ip4' : 'ip6'
-  return Object.values(networkInterfaces()).flatMap(infos => infos ?? [])
-    .filter(info => info.family === name)
-    .map(info => multiaddr(`/${proto}/${info.address}/udp/${port}/quic-v1`))
-}
-
-export interface QuicTransportInit {
-  privateKey: PrivateKey
-  logger: ComponentLogger
-  options?: QuicOptions
-  /** The native addon; loaded with {@link loadQuicBinding} when not given. */
-  binding?: QuicBinding
+  if (p2p?.value === undefined) throw new QuicRemotePeerError(maConn.remoteAddr.toString())
+  try {
+    return peerIdFromString(p2p.value)
+  } catch (err) {
+    throw new QuicRemotePeerError(maConn.remoteAddr.toString(), err)
+  }
 }
 
 /**
@@ -109,7 +103,11 @@ export interface QuicTransportInit {
  * Dialing uses one UDP socket per address family (opened by `start()` or the first dial), listening one per listener.
  * `close()` closes all of them: listeners' sockets are unbound at once; the binding cannot unbind a dialing socket, so
  * it is closed for use and released when garbage collected.
+ *
+ * Built by the swarm's container: `quic()` registers the options under `QUIC_OPTIONS` and resolves the class, which is
+ * given the swarm's `PRIVATE_KEY`, `LOGGER` and `CLOCK`; the handshake timeout is a timer on that clock.
  */
+@injectable()
 export class QuicTransport implements Transport {
   readonly name = 'quic-v1'
   readonly protocols = ['quic-v1']
@@ -117,14 +115,30 @@ export class QuicTransport implements Transport {
   readonly #config: NativeQuinnConfig
   readonly #logger: ComponentLogger
   readonly #log: Logger
+  readonly #clock: Clock
   readonly #handshakeTimeout: number
   readonly #families: ReadonlyArray<4 | 6>
   #clients: Map<4 | 6, NativeClient> | undefined
+  /** Why a family's dialing socket could not be opened, for the error of a dial that needs it. */
+  readonly #socketFailures = new Map<4 | 6, unknown>()
   readonly #listeners = new Set<QuicListener>()
   #closed = false
 
-  constructor (init: QuicTransportInit) {
-    const options = init.options ?? {}
+  /**
+   * @param privateKey - our identity (`PRIVATE_KEY`): the TLS certificate is derived from it
+   * @param logger - the swarm's logger (`LOGGER`)
+   * @param clock - the swarm's clock (`CLOCK`): the handshake timeout is a timer on it, so a ManualClock drives it
+   * @param options - the QUIC settings (`QUIC_OPTIONS`), defaults in {@link QUIC_DEFAULTS}
+   * @param binding - the native addon (`QUIC_BINDING`, optional); loaded with {@link loadQuicBinding} when absent
+   * @throws InvalidOptionError naming a bad option, `QuicBindingError` when no native binding loads
+   */
+  constructor (
+    @inject(PRIVATE_KEY) privateKey: PrivateKey,
+    @inject(LOGGER) logger: ComponentLogger,
+    @inject(CLOCK) clock: Clock,
+    @inject(QUIC_OPTIONS, { isOptional: true }) options: QuicOptions = {},
+    @inject(QUIC_BINDING, { isOptional: true }) binding?: QuicBinding
+  ) {
     for (const key of NUMERIC_OPTIONS) {
       const value = options[key]
       // the binding takes u32s; a handshake timeout of 0 would fail every dial at once
@@ -138,13 +152,14 @@ export class QuicTransport implements Transport {
     if (options.ipv6 !== false) families.push(6)
     if (families.length === 0) throw new InvalidOptionError('ipv4', false, 'ipv4 or ipv6 (or both) true: with neither, nothing could be dialed')
     this.#families = families
-    this.#binding = init.binding ?? loadQuicBinding()
-    this.#logger = init.logger
-    this.#log = init.logger.forComponent('tswarm:quic')
+    this.#binding = binding ?? loadQuicBinding()
+    this.#clock = clock
+    this.#logger = logger
+    this.#log = logger.forComponent('tswarm:quic')
     const settings = { ...QUIC_DEFAULTS, ...definedOnly(options) }
     this.#handshakeTimeout = settings.handshakeTimeout
     this.#config = new this.#binding.QuinnConfig({
-      privateKeyProto: privateKeyToProtobuf(init.privateKey),
+      privateKeyProto: privateKeyToProtobuf(privateKey),
       handshakeTimeout: settings.handshakeTimeout,
       maxIdleTimeout: settings.maxIdleTimeout,
       keepAliveInterval: settings.keepAliveInterval,
@@ -182,20 +197,21 @@ export class QuicTransport implements Transport {
   async dial (addr: Multiaddr, options: TransportDialOptions): Promise<MuxedConnection> {
     options.signal.throwIfAborted()
     const target = parseQuicAddr(addr)
-    if (target === undefined || target.port === 0) throw new SwarmError(`not a dialable QUIC-v1 address: ${addr.toString()}`)
+    if (target === undefined || target.port === 0) throw new QuicAddressError(addr.toString(), 'dial')
     const client = this.#openClients().get(target.family)
-    if (client === undefined) throw new SwarmError(`no QUIC socket for IPv${target.family}: ${target.family === 4 ? 'ipv4' : 'ipv6'} is disabled or could not be opened`)
-    const openedAt = Date.now()
+    if (client === undefined) throw new QuicSocketUnavailableError(target.family, this.#socketFailures.get(target.family))
+    // on the swarm's clock, so the connection's handshake duration is too
+    const handshakeStartedAt = this.#clock.now()
     const connection = await this.#connect(client, target, addr, options.signal)
     options.onProgress?.()
-    const maConn = new QuicMultiaddrConnection({ connection, direction: 'outbound', log: this.#connectionLog(connection, 'outbound'), openedAt })
+    const maConn = new QuicMultiaddrConnection({ connection, direction: 'outbound', log: this.#connectionLog(connection, 'outbound') })
     let remotePeer: PeerId
     try {
       remotePeer = remotePeerOf(maConn)
       // A /p2p in the address names whom we meant; the swarm's expected peer is checked by the upgrader.
       if (target.peer !== undefined && !target.peer.equals(remotePeer)) throw new PeerIdMismatchError(target.peer, remotePeer)
     } catch (err) {
-      maConn.abort(err instanceof Error ? err : new Error(String(err)))
+      maConn.abort(toError(err))
       throw err
     }
     return adopt(options.upgrader, maConn, connection, this.#logger, {
@@ -203,19 +219,20 @@ export class QuicTransport implements Transport {
       remotePeer,
       expectedPeer: options.remotePeer ?? target.peer,
       localAddr: undefined,
-      signal: options.signal
+      signal: options.signal,
+      handshakeStartedAt
     })
   }
 
   async listen (addr: Multiaddr, options: TransportListenOptions): Promise<Listener> {
-    if (this.#closed) throw new SwarmError('the QUIC transport is closed')
+    if (this.#closed) throw new QuicTransportClosedError()
     const target = parseQuicAddr(addr)
-    if (target === undefined) throw new SwarmError(`not a QUIC-v1 listen address: ${addr.toString()}`)
+    if (target === undefined) throw new QuicAddressError(addr.toString(), 'listen')
     let server: NativeServer
     try {
       server = new this.#binding.Server(this.#config, target.ip, target.port)
     } catch (err) {
-      throw new SwarmError(`cannot listen on ${addr.toString()}: ${err instanceof Error ? err.message : String(err)}`, { cause: err })
+      throw new QuicListenError(addr.toString(), err)
     }
     const listener = new QuicListener({
       server,
@@ -229,7 +246,7 @@ export class QuicTransport implements Transport {
   }
 
   #openClients (): Map<4 | 6, NativeClient> {
-    if (this.#closed) throw new SwarmError('the QUIC transport is closed')
+    if (this.#closed) throw new QuicTransportClosedError()
     if (this.#clients !== undefined) return this.#clients
     const clients = new Map<4 | 6, NativeClient>()
     const errors: unknown[] = []
@@ -239,41 +256,36 @@ export class QuicTransport implements Transport {
       } catch (err) {
         // e.g. no IPv6 on this host: dial what we can
         this.#log('no QUIC socket for IPv%d - %e', family, err)
+        this.#socketFailures.set(family, err)
         errors.push(err)
       }
     }
-    if (clients.size === 0) throw new SwarmError('no QUIC dialing socket could be opened', { cause: new AggregateError(errors) })
+    if (clients.size === 0) throw new QuicSocketOpenError(errors)
     this.#clients = clients
     return clients
   }
 
   /**
    * The native dial cannot be cancelled, and the binding does not apply handshakeTimeout (a dead address takes
-   * maxIdleTimeout): both are applied here, and a connection that arrives after we gave up is closed.
+   * maxIdleTimeout): both are applied here, the timeout on the swarm's clock, and a connection that arrives after we
+   * gave up is closed.
    */
   async #connect (client: NativeClient, target: QuicAddr, addr: Multiaddr, signal: AbortSignal): Promise<NativeConnection> {
-    const dialing = client.outboundConnection(target.ip, target.port)
-    const { promise, resolve, reject } = Promise.withResolvers<NativeConnection>()
-    let settled = false
-    const settle = (): boolean => {
-      if (settled) return false
-      settled = true
-      clearTimeout(timer)
-      signal.removeEventListener('abort', onAbort)
-      return true
-    }
-    const onAbort = (): void => { if (settle()) reject(signal.reason) }
-    const timer = setTimeout(() => {
-      if (settle()) reject(new TimeoutError(`QUIC handshake with ${addr.toString()} did not finish within ${this.#handshakeTimeout} ms`))
-    }, this.#handshakeTimeout)
-    signal.addEventListener('abort', onAbort, { once: true })
-    dialing.then(connection => {
-      if (settle()) resolve(connection)
-      else connection.abort()
-    }, (err: unknown) => {
-      if (settle()) reject(new SwarmError(`QUIC dial to ${addr.toString()} failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err }))
+    const ms = this.#handshakeTimeout
+    const timeout = timeoutSignal(this.#clock, ms, signal, () => new TimeoutError(`QUIC handshake with ${addr.toString()} did not ` +
+      `finish within ${ms} ms: the peer may be down or UDP blocked on the way; raise quic({ handshakeTimeout }) for slow links`))
+    const dialing = client.outboundConnection(target.ip, target.port).catch((err: unknown) => {
+      throw new QuicDialError(addr.toString(), err)
     })
-    return promise
+    try {
+      return await raceAbort(dialing, timeout.signal)
+    } catch (err) {
+      // Gave up (timeout or abort): a connection that still comes is not wanted.
+      if (timeout.signal.aborted) dialing.then(connection => { connection.abort() }, () => {})
+      throw err
+    } finally {
+      timeout.clear()
+    }
   }
 
   #connectionLog (connection: NativeConnection, direction: string): Logger {
@@ -287,6 +299,7 @@ interface AdoptInit {
   expectedPeer?: PeerId
   localAddr: Multiaddr | undefined
   signal?: AbortSignal
+  handshakeStartedAt?: number
 }
 
 async function adopt (upgrader: Upgrader, maConn: QuicMultiaddrConnection, connection: NativeConnection, logger: ComponentLogger,
@@ -315,7 +328,6 @@ interface QuicListenerInit {
 /** One listening UDP socket. Its connections travel over it, so closing it closes them. */
 class QuicListener implements Listener {
   readonly #server: NativeServer
-  readonly #target: QuicAddr
   readonly #bound: Multiaddr
   readonly #options: TransportListenOptions
   readonly #logger: ComponentLogger
@@ -328,7 +340,6 @@ class QuicListener implements Listener {
 
   constructor (init: QuicListenerInit) {
     this.#server = init.server
-    this.#target = init.target
     this.#bound = multiaddr(`/${init.target.family === 4 ? 'ip4' : 'ip6'}/${init.target.ip}/udp/${init.target.port}/quic-v1`)
     this.#options = init.options
     this.#logger = init.logger
@@ -340,8 +351,8 @@ class QuicListener implements Listener {
 
   getAddrs (): Multiaddr[] {
     if (this.#closing !== undefined) return []
-    const { family, ip, port } = this.#target
-    return ip === '0.0.0.0' || ip === '::' ? interfaceAddrs(family, port) : [this.#bound]
+    // A wildcard socket reports one address per interface address of its family, as the library's listener does.
+    return expandUnspecified(this.#bound)
   }
 
   onClose (handler: (err?: Error) => void): void {
@@ -373,7 +384,7 @@ class QuicListener implements Listener {
         // 'server closed' once we aborted it; anything else ends the listener too, and says why.
         if (this.#closing === undefined) {
           this.#log.error('accepting on %a failed - %e', this.#bound, err)
-          this.#closing = this.#close(err instanceof Error ? err : new Error(String(err)))
+          this.#closing = this.#close(toError(err))
         }
         return
       }
@@ -390,7 +401,7 @@ class QuicListener implements Listener {
     try {
       maConn = new QuicMultiaddrConnection({ connection, direction: 'inbound', log: this.#logger.forComponent(`tswarm:quic:connection:${connection.id()}:inbound`) })
       const remotePeer = remotePeerOf(maConn)
-      const wildcard = this.#target.ip === '0.0.0.0' || this.#target.ip === '::'
+      const wildcard = isUnspecified(this.#bound)
       const conn = await adopt(this.#options.upgrader, maConn, connection, this.#logger, {
         direction: 'inbound',
         remotePeer,
@@ -400,7 +411,7 @@ class QuicListener implements Listener {
       })
       this.#options.onConnection(conn)
     } catch (err) {
-      const error = err instanceof Error ? err : new Error(String(err))
+      const error = toError(err)
       if (maConn !== undefined) maConn.abort(error)
       else connection.abort()
       this.#options.onError?.(error)

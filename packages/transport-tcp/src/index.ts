@@ -16,7 +16,7 @@
 import { tcp as libp2pTcp } from '@libp2p/tcp'
 import type { TCPSocketOptions } from '@libp2p/tcp'
 import { ipPortToMultiaddr } from '@libp2p/utils'
-import { LOGGER, Libp2pTransportAdapter, TRANSPORT, instancePerContainerCachingFactory } from '@tswarm/core'
+import { InvalidOptionError, LOGGER, Libp2pTransportAdapter, TRANSPORT, createToken, definePlugin } from '@tswarm/core'
 import { coalesceWrites } from './coalesce.js'
 import type { MultiaddrConnection } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -35,7 +35,29 @@ export interface TcpOptions {
   maxConnections?: number
 }
 
+/** {@link TcpOptions} validated and frozen; `undefined` leaves @libp2p/tcp's (or Node's) default. */
+export type TcpConfig = Readonly<TcpOptions>
+
 export const TCP_MODULE_NAME = '@tswarm/transport-tcp'
+
+/** The swarm's TCP transport (single binding), registered by `tcp()`; `TRANSPORT` points at it. */
+export const TCP_TRANSPORT = createToken<Transport>('@tswarm/transport-tcp/v1', 'TcpTransport')
+
+/**
+ * Validates the options of {@link tcp} (an InvalidOptionError naming the option): each is a whole number >= 0 or
+ * left out.
+ */
+export function resolveTcpOptions (options: TcpOptions = {}): TcpConfig {
+  if (typeof options !== 'object' || options === null) throw new InvalidOptionError('tcp options', options, 'an options object')
+  for (const key of ['socketInactivityTimeout', 'backlog', 'maxConnections'] as const) {
+    const value = options[key]
+    if (value !== undefined && (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0)) {
+      throw new InvalidOptionError(`tcp.${key}`, value, 'a whole number >= 0')
+    }
+  }
+  const { socketInactivityTimeout, backlog, maxConnections } = options
+  return Object.freeze({ socketInactivityTimeout, backlog, maxConnections })
+}
 
 /**
  * A 1 MiB write mark for every socket, dialed or accepted. With Node's 16 KiB default every 64 KiB frame makes
@@ -48,20 +70,21 @@ const WRITE_MARK = 1024 * 1024
 const DIAL_SOCKET = { writableHighWaterMark: WRITE_MARK } as TCPSocketOptions
 const LISTEN_SOCKET = { highWaterMark: WRITE_MARK } as TCPSocketOptions
 
-/** The TCP transport as a swarm module: `createSwarm({ modules: [tcp()] })`. */
+/** The TCP transport as a swarm module: `createSwarm({ modules: [tcp()] })`. Options are checked here. */
 export function tcp (options: TcpOptions = {}): SwarmModule {
-  return {
+  const config = resolveTcpOptions(options)
+  return definePlugin({
     name: TCP_MODULE_NAME,
-    register (container: DependencyContainer): void {
-      container.register(TRANSPORT, {
-        useFactory: instancePerContainerCachingFactory(c => createTcpTransport(options, c))
-      })
-    }
-  }
+    factory: 'tcp()',
+    token: TCP_TRANSPORT,
+    instance: { useFactory: c => createTcpTransport(config, c) },
+    register: c => { c.register(TRANSPORT, { useToken: TCP_TRANSPORT }) }
+  })
 }
 
 /** Builds the TCP transport for a container (for users who add transports with `swarm.addTransport`). */
 export function createTcpTransport (options: TcpOptions, container: DependencyContainer): Transport {
+  options = resolveTcpOptions(options)
   const transport = libp2pTcp({
     inboundSocketInactivityTimeout: options.socketInactivityTimeout,
     outboundSocketInactivityTimeout: options.socketInactivityTimeout,

@@ -1,13 +1,27 @@
 import assert from 'node:assert/strict'
 import { afterEach, describe, it } from 'node:test'
 import { multiaddr } from '@multiformats/multiaddr'
-import { createSwarm } from '@tswarm/core'
-import { tcp } from '../src/index.js'
+import { TRANSPORT, assembleSwarm, createSwarm, pluginInstance } from '@tswarm/core'
+import { TCP_TRANSPORT, tcp } from '../src/index.js'
 import type { Swarm } from '@tswarm/core'
 
 describe('tcp()', () => {
   const swarms: Swarm[] = []
   afterEach(async () => { await Promise.all(swarms.splice(0).map(async s => { await s.close() })) })
+
+  it('checks its options when the module is made, naming the option', () => {
+    assert.throws(() => tcp({ backlog: -1 }), (err: Error) => err.name === 'InvalidOptionError' && /tcp\.backlog=-1/.test(err.message))
+    assert.throws(() => tcp({ socketInactivityTimeout: 1.5 }), /tcp\.socketInactivityTimeout=1\.5/)
+    assert.throws(() => tcp({ maxConnections: '8' as never }), /tcp\.maxConnections=8/)
+    assert.throws(() => tcp(null as never), /tcp options/)
+  })
+
+  it('registers its transport under TCP_TRANSPORT, which TRANSPORT points at', async () => {
+    const { swarm, container } = await assembleSwarm({ modules: [tcp({ backlog: 16 })] })
+    swarms.push(swarm)
+    assert.equal(container.resolveAll(TRANSPORT)[0], pluginInstance(swarm, TCP_TRANSPORT))
+    assert.equal(swarm.transportForDialing('/ip4/127.0.0.1/tcp/4001'), pluginInstance(swarm, TCP_TRANSPORT))
+  })
 
   it('handles tcp addresses and nothing else', async () => {
     const s = await createSwarm({ modules: [tcp()] })
@@ -28,7 +42,7 @@ describe('tcp()', () => {
     assert.equal(conn.remoteMultiaddr.toString(), a.listenAddresses()[0].toString())
     assert.match(conn.localMultiaddr?.toString() ?? '', /^\/ip4\/127\.0\.0\.1\/tcp\/\d+$/)
     const { opened, handshakeDuration, ...rest } = conn.stat()
-    assert.deepEqual(rest, { direction: 'outbound', numStreams: 0, transport: 'tcp', security: '/noise', muxer: '/yamux/1.0.0' })
+    assert.deepEqual(rest, { direction: 'outbound', numStreams: 0, transport: 'tcp', security: '/noise', muxer: '/yamux/1.0.0', usedEarlyMuxerNegotiation: true })
     assert.ok(opened > 0)
     assert.ok(typeof handshakeDuration === 'number' && handshakeDuration >= 0)
   })

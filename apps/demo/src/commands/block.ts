@@ -34,7 +34,7 @@ function blockCommand (block: boolean): Command {
       const kind = kindOf(target)
       const node = await startNode({ dataDir: dataDirOf(str(values, 'data-dir')), listen: [] })
       try {
-        const list = node.blocks?.list
+        const list = node.blocks
         if (list === undefined) throw new CliError('this node keeps no block list')
         await apply(list, kind, target, block)
         const blocked = { peers: list.blockedPeers().map(String), addrs: list.blockedAddrs().map(String), subnets: list.blockedSubnets().map(String) }

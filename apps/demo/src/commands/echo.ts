@@ -1,4 +1,4 @@
-import { readAll } from '@tswarm/core/testing'
+import { readAll, describe } from '@tswarm/core'
 import { CliError } from '../cli.js'
 import { ECHO, dataDirOf, startNode, targetOf } from '../node.js'
 import type { Command } from '../cli.js'
@@ -31,5 +31,5 @@ export const echo: Command = {
 }
 
 function firstLine (err: unknown): string {
-  return (err instanceof Error ? err.message : String(err)).split('\n')[0]
+  return describe(err).split('\n')[0]
 }

@@ -24,7 +24,7 @@ export const start: Command = {
     const metricsPort = values['metrics-port'] === undefined ? undefined : int(values, 'metrics-port', 0, 0, 65535)
     const node = await startNode({ dataDir: dataDirOf(str(values, 'data-dir')), listen, metricsPort })
     const { swarm } = node
-    const stats = node.metrics.of(swarm)
+    const stats = node.metrics
     const addrs = swarm.interfaceListenAddresses().map(a => `${a.toString()}/p2p/${swarm.localPeer.toString()}`)
     out.result(`peer ID ${swarm.localPeer.toString()}${node.created ? ` (new identity saved in ${node.dataDir})` : ''}`,
       { event: 'started', peerId: swarm.localPeer.toString(), created: node.created, addrs, metrics: stats.httpAddress?.url })

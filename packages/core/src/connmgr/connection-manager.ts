@@ -17,6 +17,23 @@ export interface ConnectionManagerOptions {
   silencePeriod?: number
 }
 
+/** {@link ConnectionManagerOptions} validated, every default filled in, frozen. */
+export type ConnectionManagerConfig = Readonly<Required<ConnectionManagerOptions>>
+
+/**
+ * Validates connection manager options (an InvalidOptionError naming the option) and fills in the defaults.
+ * `connectionManager()` calls it once, when the module is made; the constructor calls it for direct use (on a
+ * config it returned, it only checks again).
+ */
+export function resolveConnectionManagerOptions (options: ConnectionManagerOptions = {}): ConnectionManagerConfig {
+  const cfg = { lowWater: 160, highWater: 192, gracePeriod: 60_000, silencePeriod: 10_000, ...options }
+  for (const [k, v] of Object.entries(cfg)) {
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new InvalidOptionError(`connectionManager.${k}`, v, 'a number >= 0')
+  }
+  if (cfg.lowWater > cfg.highWater) throw new InvalidOptionError('connectionManager.lowWater', cfg.lowWater, `at most highWater (${cfg.highWater})`)
+  return Object.freeze(cfg)
+}
+
 /** What the manager knows of a peer (go's TagInfo). */
 export interface TagInfo {
   firstSeen: number
@@ -40,11 +57,12 @@ interface PeerInfo {
  * Keeps the number of connections between watermarks (go-libp2p's BasicConnMgr). When there are more than
  * `highWater` connections, it closes connections down to `lowWater`, least valuable peers first in go's order:
  * temporary entries, lower total tag value, peers with no streams, inbound-only peers, fewer streams. Protected peers
- * and connections younger than the grace period are never trimmed. Register it with `connectionManager()`.
+ * and connections younger than the grace period are never trimmed. Register it with `connectionManager()`; reach it
+ * with `pluginInstance(swarm, CONNECTION_MANAGER)`.
  */
 export class BasicConnectionManager implements SwarmService {
   readonly name = 'connection-manager'
-  readonly #cfg: Required<ConnectionManagerOptions>
+  readonly #cfg: ConnectionManagerConfig
   readonly #peers = new Map<string, PeerInfo>()
   readonly #protected = new Map<string, Set<string>>()
   readonly #trimListeners = new Set<(closed: Conn[]) => void>()
@@ -58,12 +76,7 @@ export class BasicConnectionManager implements SwarmService {
   }
 
   constructor (private readonly clock: Clock, options: ConnectionManagerOptions = {}, private readonly log?: Logger) {
-    const cfg = { lowWater: 160, highWater: 192, gracePeriod: 60_000, silencePeriod: 10_000, ...options }
-    for (const [k, v] of Object.entries(cfg)) {
-      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new InvalidOptionError(`connectionManager.${k}`, v, 'a number >= 0')
-    }
-    if (cfg.lowWater > cfg.highWater) throw new InvalidOptionError('connectionManager.lowWater', cfg.lowWater, `at most highWater (${cfg.highWater})`)
-    this.#cfg = cfg
+    this.#cfg = resolveConnectionManagerOptions(options)
   }
 
   start (network: Network): void {

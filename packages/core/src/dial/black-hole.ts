@@ -1,4 +1,4 @@
-import { isLinkLocal, isLoopback, isNetworkAddress, isPrivate } from '@libp2p/utils'
+import { isPublicAddr } from '../net/addr-class.js'
 import { InvalidOptionError } from '../errors.js'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
@@ -161,9 +161,10 @@ export interface BlackHoleFilterResult {
  * Filters out addresses of a class (UDP, IPv6) that looks black-holed, using one {@link BlackHoleSuccessCounter} per
  * class (go-libp2p's blackHoleDetector).
  *
- * Only public addresses count: a private, loopback or link-local address, or one that does not start with an IP or
- * DNS component, is never filtered and its result never recorded, since a local network tells nothing about the
- * internet's. An address is UDP if any component is `udp`, and IPv6 if its first component is `ip6`.
+ * Only public addresses count (go's `manet.IsPublicAddr`, see {@link isPublicAddr}): a private, loopback, link-local,
+ * unroutable or special-use-name address, or one that does not start with an IP or DNS component, is never filtered
+ * and its result never recorded, since a local network tells nothing about the internet's. An address is UDP if any
+ * component is `udp`, and IPv6 if any component is `ip6`, as in go.
  *
  * Filtering is per peer dial, not per address, so that the periodic probes are really dialed rather than lost to
  * address ranking: each {@link filterAddrs} call counts one request on each counter that has an applicable address.
@@ -225,14 +226,13 @@ export class BlackHoleDetector {
   }
 }
 
-/** Whether the address is public (see {@link BlackHoleDetector}). */
-export function isPublicAddr (addr: Multiaddr): boolean {
-  return isNetworkAddress(addr) && !isPrivate(addr) && !isLoopback(addr) && !isLinkLocal(addr)
-}
+// Whether the address is public: go's manet.IsPublicAddr, from the one address classifier; re-exported here, where
+// it always was.
+export { isPublicAddr }
 
-/** The black-hole classes of `addr`; a non-public address is in none. */
+/** The black-hole classes of `addr` (go's isProtocolAddr: `/udp`, `/ip6` anywhere); a non-public address is in none. */
 function classify (addr: Multiaddr): { udp: boolean, ipv6: boolean } {
   if (!isPublicAddr(addr)) return { udp: false, ipv6: false }
   const parts = addr.getComponents()
-  return { udp: parts.some(p => p.name === 'udp'), ipv6: parts[0]?.name === 'ip6' }
+  return { udp: parts.some(p => p.name === 'udp'), ipv6: parts.some(p => p.name === 'ip6') }
 }

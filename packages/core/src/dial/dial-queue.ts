@@ -1,4 +1,3 @@
-import { addrKey } from '../swarm/addrs.js'
 import type { AddrDelay } from '../interfaces/dial.js'
 
 /**
@@ -7,10 +6,6 @@ import type { AddrDelay } from '../interfaces/dial.js'
  */
 export class DialQueue {
   readonly #items: AddrDelay[] = []
-
-  get length (): number {
-    return this.#items.length
-  }
 
   /** The address due first. */
   top (): AddrDelay | undefined {
@@ -22,17 +17,6 @@ export class DialQueue {
     let i = this.#items.length
     while (i > 0 && this.#items[i - 1].delay > item.delay) i--
     this.#items.splice(i, 0, item)
-  }
-
-  /** Replaces the delay of an address already queued (compared by bytes), or adds it. */
-  updateOrAdd (item: AddrDelay): void {
-    this.remove(addrKey(item.addr))
-    this.add(item)
-  }
-
-  remove (key: string): void {
-    const i = this.#items.findIndex(d => addrKey(d.addr) === key)
-    if (i !== -1) this.#items.splice(i, 1)
   }
 
   /** Removes and returns every address sharing the smallest delay. */

@@ -92,11 +92,6 @@ export class DialWorker<C> {
     signal.addEventListener('abort', () => { this.#stop() }, { once: true })
   }
 
-  /** Number of address dials in flight (for tests and metrics). */
-  get inFlight (): number {
-    return this.#inFlight
-  }
-
   async request (options: DialRequestOptions = {}): Promise<C> {
     const existing = this.deps.bestConn()
     if (existing !== undefined) return existing

@@ -36,6 +36,7 @@ function takesFdToken (addr: Multiaddr): boolean {
 
 /** A queued dial was dropped by {@link DialLimiter.clearAllPeerDials} before it started, because its peer's dial ended. */
 export class DialsClearedError extends SwarmError {
+  override readonly name: string = 'DialsClearedError'
   constructor (readonly peer: PeerId, readonly addr: Multiaddr) {
     super(`queued dial of ${addr.toString()} to ${peer.toString()} was dropped before it started: ` +
       'the dial to this peer ended (clearAllPeerDials), so this address is no longer needed')

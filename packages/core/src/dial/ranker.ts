@@ -1,20 +1,15 @@
 import {
-  CODE_DNS,
-  CODE_DNS4,
-  CODE_DNS6,
-  CODE_DNSADDR,
   CODE_IP4,
   CODE_IP6,
-  CODE_IP6ZONE,
   CODE_P2P_CIRCUIT,
   CODE_QUIC,
   CODE_QUIC_V1,
   CODE_TCP,
   CODE_UDP,
   CODE_WEBRTC_DIRECT,
-  CODE_WEBTRANSPORT,
-  multiaddr
+  CODE_WEBTRANSPORT
 } from '@multiformats/multiaddr'
+import { isPrivateAddr, isPrivateComponents } from '../net/addr-class.js'
 import type { AddrDelay, DialRanker } from '../interfaces/dial.js'
 import type { Component, Multiaddr } from '@multiformats/multiaddr'
 
@@ -91,15 +86,8 @@ export class NoDelayDialRanker implements DialRanker {
   }
 }
 
-/**
- * go's `manet.IsPrivateAddr`: the first component (after any `/ip6zone`) is an IPv4 address in 127/8, 10/8,
- * 100.64/10, 172.16/12, 192.168/16 or 169.254/16, an IPv6 address in ::1, fc00::/7 or fe80::/10, or a DNS name
- * `localhost` / `*.localhost`. Narrower than `@libp2p/utils` `isPrivate`, which also counts documentation,
- * benchmarking and reserved ranges (e.g. 192.0.0.170, 2001:db8::/32); the ranker needs go's split so both dial alike.
- */
-export function isPrivateAddr (addr: Multiaddr): boolean {
-  return isPrivateComponents(addr.getComponents())
-}
+// go's manet.IsPrivateAddr, from the one address classifier; re-exported here, where it always was.
+export { isPrivateAddr }
 
 /** go's `isRelayAddr`: the address goes through a circuit relay (`/p2p-circuit` anywhere in it). */
 export function isRelayAddr (addr: Multiaddr): boolean {
@@ -250,61 +238,4 @@ function rankGroup (
     out.push({ addr: info.addr, delay: offset + delay })
   }
   return out
-}
-
-interface Cidr {
-  prefix: number[]
-  bits: number
-}
-
-const PRIVATE4: Cidr[] = [
-  { prefix: [127], bits: 8 }, // loopback
-  { prefix: [10], bits: 8 },
-  { prefix: [100, 64], bits: 10 }, // carrier-grade NAT
-  { prefix: [172, 16], bits: 12 },
-  { prefix: [192, 168], bits: 16 },
-  { prefix: [169, 254], bits: 16 } // link-local
-]
-
-const PRIVATE6: Cidr[] = [
-  { prefix: [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1], bits: 128 }, // loopback
-  { prefix: [0xfc], bits: 7 }, // unique local
-  { prefix: [0xfe, 0x80], bits: 10 } // link-local
-]
-
-function isPrivateComponents (components: Component[]): boolean {
-  for (const c of components) {
-    // A zone only qualifies the IPv6 address that follows it.
-    if (c.code === CODE_IP6ZONE) continue
-    if (c.code === CODE_IP4) return inRanges(ipBytes(c, 4), PRIVATE4)
-    // An IPv4-mapped address (::ffff:127.0.0.1) is never private here, as in go: go compares it as 4 bytes against
-    // 16-byte IPv6 ranges, and byte-wise it lies in none of them either.
-    if (c.code === CODE_IP6) return inRanges(ipBytes(c, 16), PRIVATE6)
-    if (c.code === CODE_DNS || c.code === CODE_DNS4 || c.code === CODE_DNS6 || c.code === CODE_DNSADDR) {
-      // localhost names always resolve to loopback (RFC 6761); other names may resolve anywhere.
-      const name = c.value ?? ''
-      return name === 'localhost' || name.endsWith('.localhost')
-    }
-    return false
-  }
-  return false
-}
-
-/** The raw address bytes, taken from the encoded component (whose varint code prefix comes first). */
-function ipBytes (c: Component, size: number): Uint8Array {
-  const bytes = c.bytes ?? multiaddr([c]).bytes
-  return bytes.subarray(bytes.length - size)
-}
-
-function inRanges (ip: Uint8Array, ranges: Cidr[]): boolean {
-  return ranges.some(range => inRange(ip, range))
-}
-
-function inRange (ip: Uint8Array, { prefix, bits }: Cidr): boolean {
-  for (let i = 0; i * 8 < bits; i++) {
-    const maskBits = Math.min(8, bits - i * 8)
-    const mask = (0xff << (8 - maskBits)) & 0xff
-    if ((ip[i] & mask) !== ((prefix[i] ?? 0) & mask)) return false
-  }
-  return true
 }

@@ -29,6 +29,8 @@ export interface AdoptOptions extends UpgradeOptions {
   muxerFactory: StreamMuxerFactory
   /** The security the transport applied, e.g. `tls` for QUIC. */
   security: string
+  /** When the transport's own handshake began, on the swarm's clock; gives the connection's handshake duration. */
+  handshakeStartedAt?: number
 }
 
 /**

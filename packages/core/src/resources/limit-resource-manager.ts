@@ -1,5 +1,6 @@
-import { BlockList, isIPv4, isIPv6 } from 'node:net'
-import { InvalidOptionError, ResourceLimitError } from '../errors.js'
+import { InvalidCidrError, InvalidOptionError, ResourceLimitError } from '../errors.js'
+import { ipOfMultiaddr, parseCidr } from '../net/ip.js'
+import type { Cidr } from '../net/ip.js'
 import type { Direction } from '../interfaces/gater.js'
 import type { ConnectionScope, ResourceManager, ResourceStats, StreamScope } from '../interfaces/resources.js'
 import type { PeerId } from '@libp2p/interface'
@@ -61,9 +62,45 @@ class Counter {
   }
 }
 
-function ipOf (addr: Multiaddr): string | undefined {
-  const first = addr.getComponents()[0]
-  return first?.name === 'ip4' || first?.name === 'ip6' ? first.value : undefined
+/** {@link ResourceLimits} validated and frozen: every limit filled in, the allow list parsed. */
+export interface ResourceLimitsConfig {
+  readonly limits: ResolvedResourceLimits
+  readonly allowList: { readonly peers: readonly string[], readonly subnets: readonly Cidr[] }
+}
+
+/** The configs {@link resolveResourceLimits} made, so that one handed back to it is not checked twice. */
+const resolvedConfigs = new WeakSet<object>()
+
+/**
+ * Validates resource limits (an InvalidOptionError naming the limit) and fills in the defaults. `resourceLimits()`
+ * calls it once, when the module is made; a config it returned is handed back unchanged.
+ */
+export function resolveResourceLimits (limits: ResourceLimits | ResourceLimitsConfig = {}): ResourceLimitsConfig {
+  if (resolvedConfigs.has(limits)) return limits as ResourceLimitsConfig
+  const options = limits as ResourceLimits
+  const resolved: Record<string, number> = { ...DEFAULT_RESOURCE_LIMITS }
+  for (const [key, value] of Object.entries(options)) {
+    if (key === 'allowList') continue
+    if (!(key in DEFAULT_RESOURCE_LIMITS)) throw new InvalidOptionError(`limits.${key}`, value, `one of ${Object.keys(DEFAULT_RESOURCE_LIMITS).join(', ')}, allowList`)
+    if (value === undefined) continue
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) throw new InvalidOptionError(`limits.${key}`, value, 'a whole number >= 0')
+    resolved[key] = value
+  }
+  const subnets: Cidr[] = []
+  for (const subnet of options.allowList?.subnets ?? []) {
+    try {
+      subnets.push(parseCidr(subnet))
+    } catch (err) {
+      const problem = err instanceof InvalidCidrError ? `; ${err.problem}` : ''
+      throw new InvalidOptionError('limits.allowList.subnets', subnet, `a CIDR such as 10.0.0.0/8 or 2001:db8::/32${problem}`)
+    }
+  }
+  const config: ResourceLimitsConfig = Object.freeze({
+    limits: Object.freeze(resolved) as ResolvedResourceLimits,
+    allowList: Object.freeze({ peers: Object.freeze([...options.allowList?.peers ?? []]), subnets: Object.freeze(subnets) })
+  })
+  resolvedConfigs.add(config)
+  return config
 }
 
 /**
@@ -74,7 +111,7 @@ function ipOf (addr: Multiaddr): string | undefined {
 export class LimitResourceManager implements ResourceManager {
   readonly #limits: ResolvedResourceLimits
   readonly #allowedPeers: Set<string>
-  readonly #allowedSubnets = new BlockList()
+  readonly #allowedSubnets: readonly Cidr[]
   #conns = 0
   readonly #connsByDir = new Counter()
   readonly #connsByPeer = new Counter()
@@ -84,26 +121,12 @@ export class LimitResourceManager implements ResourceManager {
   readonly #streamsByProtocol = new Counter()
   #memory = 0
 
-  constructor (limits: ResourceLimits = {}) {
-    const resolved: Record<string, number> = { ...DEFAULT_RESOURCE_LIMITS }
-    for (const [key, value] of Object.entries(limits)) {
-      if (key === 'allowList') continue
-      if (!(key in DEFAULT_RESOURCE_LIMITS)) throw new InvalidOptionError(`limits.${key}`, value, `one of ${Object.keys(DEFAULT_RESOURCE_LIMITS).join(', ')}, allowList`)
-      if (value === undefined) continue
-      if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) throw new InvalidOptionError(`limits.${key}`, value, 'a whole number >= 0')
-      resolved[key] = value
-    }
-    this.#limits = Object.freeze(resolved) as ResolvedResourceLimits
-    this.#allowedPeers = new Set(limits.allowList?.peers ?? [])
-    for (const subnet of limits.allowList?.subnets ?? []) {
-      const [ip, bits] = subnet.split('/')
-      const family = isIPv4(ip) ? 'ipv4' : isIPv6(ip) ? 'ipv6' : undefined
-      const prefix = Number(bits)
-      if (family === undefined || !Number.isInteger(prefix) || prefix < 0 || prefix > (family === 'ipv4' ? 32 : 128)) {
-        throw new InvalidOptionError('limits.allowList.subnets', subnet, 'a CIDR such as 10.0.0.0/8 or 2001:db8::/32')
-      }
-      this.#allowedSubnets.addSubnet(ip, prefix, family)
-    }
+  /** @param limits - options (validated here), or a config {@link resolveResourceLimits} returned (used as is) */
+  constructor (limits: ResourceLimits | ResourceLimitsConfig = {}) {
+    const config = resolveResourceLimits(limits)
+    this.#limits = config.limits
+    this.#allowedPeers = new Set(config.allowList.peers)
+    this.#allowedSubnets = config.allowList.subnets
   }
 
   get limits (): Readonly<ResolvedResourceLimits> {
@@ -119,8 +142,8 @@ export class LimitResourceManager implements ResourceManager {
   }
 
   openConnection (direction: Direction, remoteAddr: Multiaddr): ConnectionScope {
-    const ip = ipOf(remoteAddr)
-    if (ip !== undefined && this.#allowedSubnets.check(ip, isIPv4(ip) ? 'ipv4' : 'ipv6')) return { setPeer: () => {}, done: () => {} }
+    const ip = this.#allowedSubnets.length === 0 ? undefined : ipOfMultiaddr(remoteAddr)
+    if (ip !== undefined && this.#allowedSubnets.some(subnet => subnet.contains(ip))) return { setPeer: () => {}, done: () => {} }
     const dirLimit = direction === 'inbound' ? this.#limits.connectionsInbound : this.#limits.connectionsOutbound
     if (this.#conns >= this.#limits.connections) throw new ResourceLimitError('connections', this.#limits.connections)
     if (this.#connsByDir.get(direction) >= dirLimit) throw new ResourceLimitError(`${direction} connections`, dirLimit)

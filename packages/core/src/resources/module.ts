@@ -1,11 +1,13 @@
-import { instancePerContainerCachingFactory } from '../di.js'
-import { RESOURCE_MANAGER } from '../tokens.js'
-import { LimitResourceManager } from './limit-resource-manager.js'
+import { definePlugin } from '../plugin.js'
+import { LIMIT_RESOURCE_MANAGER, RESOURCE_MANAGER } from '../tokens.js'
+import { LimitResourceManager, resolveResourceLimits } from './limit-resource-manager.js'
 import type { ResourceLimits } from './limit-resource-manager.js'
 import type { SwarmModule } from '../interfaces/module.js'
 
 /**
- * Sets the swarm's resource limits (replacing the defaults; see `DEFAULT_RESOURCE_LIMITS`).
+ * Sets the swarm's resource limits (replacing the defaults; see `DEFAULT_RESOURCE_LIMITS`). Limits are checked here,
+ * so a bad one throws an InvalidOptionError before any swarm is made; each swarm still gets a manager of its own,
+ * reachable as `swarm.resources` or `pluginInstance(swarm, LIMIT_RESOURCE_MANAGER)`.
  *
  * @example
  * ```ts
@@ -13,12 +15,13 @@ import type { SwarmModule } from '../interfaces/module.js'
  * ```
  */
 export function resourceLimits (limits: ResourceLimits = {}): SwarmModule {
-  // Validated now, so a bad limit fails at the call site; each swarm still gets a manager of its own.
-  void new LimitResourceManager(limits)
-  return {
+  const config = resolveResourceLimits(limits)
+  return definePlugin({
     name: '@tswarm/core:resource-limits',
-    register (container) {
-      container.register(RESOURCE_MANAGER, { useFactory: instancePerContainerCachingFactory(() => new LimitResourceManager(limits)) })
-    }
-  }
+    factory: 'resourceLimits()',
+    token: LIMIT_RESOURCE_MANAGER,
+    instance: { useFactory: () => new LimitResourceManager(config) },
+    // replaces the default manager: the swarm asks RESOURCE_MANAGER
+    register: c => { c.register(RESOURCE_MANAGER, { useToken: LIMIT_RESOURCE_MANAGER }) }
+  })
 }

@@ -72,7 +72,8 @@ export class SwarmConn implements Conn {
       transport: this.muxed.transport,
       security: this.muxed.security,
       muxer: this.muxed.muxer,
-      usedEarlyMuxerNegotiation: this.muxed.usedEarlyMuxerNegotiation,
+      // absent, not undefined, where the transport brought its own muxer (QUIC)
+      ...(this.muxed.usedEarlyMuxerNegotiation === undefined ? {} : { usedEarlyMuxerNegotiation: this.muxed.usedEarlyMuxerNegotiation }),
       handshakeDuration: this.muxed.handshakeDuration
     }
   }

@@ -167,6 +167,10 @@ export class SwarmStream implements Stream {
   readonly #scope: StreamScope | undefined
   #protocol: string
 
+  // Off while multistream-select runs on the stream: the reporter counts the application's bytes, not the
+  // negotiation's (what arrived with the proposal is counted when it is handed back, under the agreed protocol).
+  #reporting = true
+  #queuedAtPause = 0
   // Received chunks not yet read; `#head` advances instead of shifting so taking a chunk is O(1).
   #queue: Uint8Array[] = []
   #head = 0
@@ -247,12 +251,34 @@ export class SwarmStream implements Stream {
    * inner stream: the stream starts reading it (and so applying backpressure) even before the first `read()`.
    */
   /**
-   * Puts bytes back in front of what is queued, as if they had just arrived: multistream-select hands back what it
-   * read past the agreed protocol. Internal to the swarm.
+   * Pauses or resumes reporting this stream's bytes; multistream-select runs with it paused. Internal to the swarm.
+   */
+  setReporting (on: boolean): void {
+    if (on === this.#reporting) return
+    this.#reporting = on
+    if (!on) {
+      this.#queuedAtPause = this.#queuedBytes
+      return
+    }
+    // what arrived meanwhile and the negotiation did not read is the application's
+    const arrived = this.#queuedBytes - this.#queuedAtPause
+    if (arrived > 0) {
+      this.#reporter.logRecvMessage(arrived)
+      this.#reporter.logRecvMessageStream(arrived, this.#protocol, this.#remotePeer)
+    }
+  }
+
+  /**
+   * Puts bytes back in front of what is queued, as if they had just arrived (and counts them, under the current
+   * protocol): multistream-select hands back what it read past the agreed protocol. Internal to the swarm.
    */
   unread (chunks: readonly Uint8Array[]): void {
     if (chunks.length === 0 || this.#resetBy !== undefined) return
     const size = chunks.reduce((n, c) => n + c.byteLength, 0)
+    if (this.#reporting) {
+      this.#reporter.logRecvMessage(size)
+      this.#reporter.logRecvMessageStream(size, this.#protocol, this.#remotePeer)
+    }
     this.#queue.splice(this.#head, 0, ...chunks)
     this.#queuedBytes += size
     if (this.#readers.size > 0) this.#serveReaders()
@@ -320,8 +346,10 @@ export class SwarmStream implements Stream {
     } catch (err) {
       throw this.#writeError() ?? toError(err)
     }
-    this.#reporter.logSentMessage(size)
-    this.#reporter.logSentMessageStream(size, this.#protocol, this.#remotePeer)
+    if (this.#reporting) {
+      this.#reporter.logSentMessage(size)
+      this.#reporter.logSentMessageStream(size, this.#protocol, this.#remotePeer)
+    }
     // Not accepted means the muxer is holding the bytes (no window, or the connection must drain); below the mark the
     // caller may go on, and what it writes next joins the same frame.
     if (accepted) return
@@ -440,8 +468,10 @@ export class SwarmStream implements Stream {
   readonly #onMessage = (evt: StreamMessageEvent): void => {
     const data = evt.data
     const size = data.byteLength
-    this.#reporter.logRecvMessage(size)
-    this.#reporter.logRecvMessageStream(size, this.#protocol, this.#remotePeer)
+    if (this.#reporting) {
+      this.#reporter.logRecvMessage(size)
+      this.#reporter.logRecvMessageStream(size, this.#protocol, this.#remotePeer)
+    }
     if (this.#readClosed || this.#resetBy !== undefined) return
     // a Uint8ArrayList is queued buffer by buffer: concatenating would copy
     if (data instanceof Uint8Array) this.#queue.push(data)

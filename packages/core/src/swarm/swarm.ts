@@ -4,20 +4,20 @@ import { timeoutSignal } from '../clock.js'
 import { DialBackoff } from '../dial/backoff.js'
 import { BlackHoleDetector, BlackHoleSuccessCounter, isPublicAddr } from '../dial/black-hole.js'
 import { DialWorker } from '../dial/dial-worker.js'
-import { filterLowPriorityAddresses } from '../dial/filter.js'
+import { AddrPipeline } from '../dial/addr-pipeline.js'
 import { DialLimiter } from '../dial/limiter.js'
-import { DialPlan } from '../dial/plan.js'
-import { PUBLIC_TCP_DELAY, isPrivateAddr, isRelayAddr } from '../dial/ranker.js'
-import { resolveAddrs } from '../dial/resolve.js'
+import { PUBLIC_TCP_DELAY, isPrivateAddr } from '../dial/ranker.js'
 import {
-  AddrDialError, DialError, DialRefusedBlackHoleError, DialTimeoutError, DialToSelfError, ListenError, NoAddressesError,
-  NoConnectionError, NoGoodAddressesError, NoTransportError, SwarmAssemblyError, SwarmClosedError, SwarmError, describe, errorIs, toError
+  DialError, DialTimeoutError, DialToSelfError, ListenError, NoConnectionError, NoTransportError, SwarmAssemblyError,
+  SwarmClosedError, describe, errorIs, toError
 } from '../errors.js'
 import { checkGates } from '../gating.js'
 import { AddrTTL } from '../interfaces/peerstore.js'
 import { CLOCK, CONNECTION_GATER, DIAL_RANKER, DNS_RESOLVER, LOGGER, METRICS_TRACER, PEERSTORE, PRIVATE_KEY, REPORTER, RESOURCE_MANAGER, SWARM_CONFIG, SWARM_SERVICE, TRANSPORT, UPGRADER } from '../tokens.js'
-import { addrKey, expandUnspecified, isIp6LinkLocal, isUnspecified, parseMultiaddr, stripPeerId } from './addrs.js'
+import { parseMultiaddr } from './addrs.js'
 import { SwarmConn } from './conn.js'
+import { ConnectionSet } from './connections.js'
+import { ListenerSet } from './listeners.js'
 import { raceAbort } from '../abort.js'
 import { DialSync } from './dial-sync.js'
 import { ConnectionMonitor } from './monitor.js'
@@ -26,7 +26,7 @@ import { Notifier } from './notifier.js'
 import { TransportRegistry } from './transports.js'
 import { SwarmStream } from './stream.js'
 import type { DialRequestOptions } from '../dial/dial-worker.js'
-import type { PlanEntry } from '../dial/plan.js'
+import type { DialPlan } from '../dial/plan.js'
 import type { BlackHoleCounterOptions, SwarmConfig } from '../config.js'
 import type { DialRanker, DnsResolver } from '../interfaces/dial.js'
 import type { MetricsTracer } from '../interfaces/metrics.js'
@@ -38,7 +38,7 @@ import type { Notifiee } from '../interfaces/notifiee.js'
 import type { Peerstore } from '../interfaces/peerstore.js'
 import type { Reporter } from '../interfaces/reporter.js'
 import type { ResourceManager } from '../interfaces/resources.js'
-import type { Listener, MuxedConnection, Transport } from '../interfaces/transport.js'
+import type { MuxedConnection, Transport } from '../interfaces/transport.js'
 import type { Upgrader } from '../interfaces/upgrader.js'
 import type { AbortOptions, PeerId, PrivateKey } from '@libp2p/interface'
 import type { ComponentLogger, Logger } from '@libp2p/logger'
@@ -63,13 +63,14 @@ export class Swarm implements Network {
   readonly localPeer: PeerId
   readonly #log: Logger
   readonly #transports = new TransportRegistry()
-  readonly #listeners = new Set<Listener>()
-  readonly #conns = new Map<string, Set<SwarmConn>>()
+  readonly #listeners: ListenerSet
+  readonly #conns = new ConnectionSet()
   readonly #notifier: Notifier
   readonly #dialSync: DialSync<SwarmConn, DialRequestOptions>
   readonly #backoff: DialBackoff
   readonly #limiter: DialLimiter
   readonly #blackHoles: BlackHoleDetector
+  readonly #addrs: AddrPipeline
   readonly #monitor: ConnectionMonitor
   #planListener?: (peer: PeerId, plan: DialPlan) => void
   #streamHandler?: StreamHandler
@@ -88,7 +89,7 @@ export class Swarm implements Network {
     @inject(SWARM_CONFIG) readonly config: SwarmConfig,
     @inject(LOGGER) logger: ComponentLogger,
     @inject(DIAL_RANKER) private readonly ranker: DialRanker,
-    @inject(DNS_RESOLVER) private readonly dnsResolver: DnsResolver,
+    @inject(DNS_RESOLVER) dnsResolver: DnsResolver,
     @injectAll(SWARM_SERVICE, { isOptional: true }) private readonly services: SwarmService[],
     @injectAll(METRICS_TRACER, { isOptional: true }) private readonly tracers: MetricsTracer[],
     @inject(RESOURCE_MANAGER) readonly resources: ResourceManager
@@ -96,13 +97,24 @@ export class Swarm implements Network {
     this.localPeer = peerIdFromPrivateKey(privateKey)
     this.#log = logger.forComponent('tswarm:swarm')
     this.#notifier = new Notifier(this.#log)
+    this.#listeners = new ListenerSet(this.#notifier)
     this.#dialSync = new DialSync((peer, signal) => this.#newWorker(peer, signal))
     this.#backoff = new DialBackoff(clock, { base: config.backoffBase, coef: config.backoffCoef, max: config.backoffMax })
     this.#limiter = new DialLimiter({ fdLimit: config.fdDialLimit, perPeerLimit: config.perPeerDialLimit })
     const counter = (name: string, opts: BlackHoleCounterOptions | null): BlackHoleSuccessCounter | null =>
       opts === null ? null : new BlackHoleSuccessCounter({ name, n: opts.n, minSuccesses: opts.minSuccesses })
     this.#blackHoles = new BlackHoleDetector({ udp: counter('UDP', config.udpBlackHole), ipv6: counter('IPv6', config.ipv6BlackHole) })
-    this.#monitor = new ConnectionMonitor(clock, config, () => [...this.#conns.values()].flatMap(set => [...set]), this.#log)
+    this.#addrs = new AddrPipeline({
+      peerstore,
+      transportFor: addr => this.#transports.forDialing(addr),
+      resolver: dnsResolver,
+      maxDnsRecursion: config.maxDnsRecursion,
+      maxResolvedAddrs: config.maxResolvedAddrs,
+      blackHoles: this.#blackHoles,
+      ownAddrs: () => this.interfaceListenAddresses(),
+      gaters
+    })
+    this.#monitor = new ConnectionMonitor(clock, config, () => this.#conns.all(), this.#log)
     for (const t of transports) this.#transports.add(t)
   }
 
@@ -166,24 +178,16 @@ export class Swarm implements Network {
       throw new SwarmClosedError('listen')
     }
     this.#listeners.add(listener)
-    const bound = listener.getAddrs()
-    listener.onClose(() => {
-      this.#listeners.delete(listener)
-      for (const a of bound) this.#notifier.listenClose(a)
-    })
-    for (const a of bound) this.#notifier.listen(a)
   }
 
   /** Closes the listeners bound to any of these addresses (compared by value). */
   async listenClose (...addrs: Array<Multiaddr | string>): Promise<void> {
-    const targets = addrs.map(parseMultiaddr)
-    const closing = [...this.#listeners].filter(l => l.getAddrs().some(a => targets.some(t => t.equals(a))))
-    await Promise.all(closing.map(async l => { await l.close() }))
+    await this.#listeners.close(addrs.map(parseMultiaddr))
   }
 
   /** The addresses we listen on, as bound (`0.0.0.0` stays unspecified; see interfaceListenAddresses). */
   listenAddresses (): Multiaddr[] {
-    return [...this.#listeners].flatMap(l => l.getAddrs())
+    return this.#listeners.addrs()
   }
 
   /**
@@ -192,14 +196,7 @@ export class Swarm implements Network {
    * dialable without a zone.
    */
   interfaceListenAddresses (): Multiaddr[] {
-    const seen = new Set<string>()
-    return this.listenAddresses().flatMap(expandUnspecified).filter(a => {
-      if (isIp6LinkLocal(a)) return false
-      const key = a.toString()
-      if (seen.has(key)) return false
-      seen.add(key)
-      return true
-    })
+    return this.#listeners.interfaceAddrs()
   }
 
   // ---- dialing ----
@@ -248,18 +245,20 @@ export class Swarm implements Network {
   /** Whether the swarm would try `addr` for `peer` now (go's CanDial): a transport, not filtered, not backed off. */
   async canDial (peer: PeerId, addr: Multiaddr | string): Promise<boolean> {
     const a = parseMultiaddr(addr)
-    const { addrs } = await this.#filterAddrs(peer, [a], false)
+    const { addrs } = await this.#addrs.filter(peer, [a], false)
     return addrs.length === 1 && !this.#backoff.backoff(peer, a)
   }
 
   #newWorker (peer: PeerId, signal: AbortSignal): DialWorker<SwarmConn> {
+    // As go's dial loop does on exit: dials of this peer still queued for a descriptor are not needed any more.
+    signal.addEventListener('abort', () => { this.#limiter.clearAllPeerDials(peer) }, { once: true })
     return new DialWorker<SwarmConn>(peer, {
       clock: this.clock,
       ranker: this.ranker,
       backoff: this.#backoff,
       publicTcpDelay: PUBLIC_TCP_DELAY,
       bestConn: () => this.#bestConn(peer),
-      addrsForDial: async (sig, forceDirect) => this.#addrsForDial(peer, sig, forceDirect),
+      addrsForDial: async (sig, forceDirect) => this.#addrs.addrsForDial(peer, sig, forceDirect),
       dialAddr: async (addr, sig, onProgress) => this.#limiter.run(peer, addr, sig, async jobSignal => this.#dialAddr(peer, addr, jobSignal, onProgress)),
       addConn: async muxed => this.#addConn(muxed),
       isPublicTcp: addr => isPublicAddr(addr) && addr.getComponents().some(c => c.name === 'tcp'),
@@ -267,78 +266,6 @@ export class Swarm implements Network {
       onDone: (connected, dials, ms) => { this.#trace(t => t.dialCompleted?.(peer, connected, dials, ms)) },
       onRankingDelay: ms => { this.#trace(t => t.dialRankingDelay?.(ms)) }
     }, signal)
-  }
-
-  /**
-   * The peer's addresses worth dialing (go's addrsForDial): resolved, deduplicated, filtered. Filtered addresses
-   * come back as per-address errors and plan entries; throws a DialError when no address is left.
-   */
-  async #addrsForDial (peer: PeerId, signal: AbortSignal, forceDirect: boolean): Promise<{ addrs: Multiaddr[], errors: AddrDialError[], filtered: PlanEntry[] }> {
-    const known = this.peerstore.addrs(peer)
-    if (known.length === 0) throw new DialError(peer, new NoAddressesError(peer))
-    const { resolved, errors: dnsErrors } = await resolveAddrs(peer, known, {
-      resolver: this.dnsResolver,
-      maxRecursion: this.config.maxDnsRecursion,
-      maxAddrs: this.config.maxResolvedAddrs,
-      signal
-    })
-    const unique = new Map<string, Multiaddr>()
-    for (const a of resolved) unique.set(addrKey(stripPeerId(a)), stripPeerId(a))
-    const { addrs, errors, filtered } = await this.#filterAddrs(peer, [...unique.values()], forceDirect)
-    for (const e of dnsErrors) {
-      const err = new AddrDialError(e.addr, e.error)
-      errors.push(err)
-      filtered.push({ addr: e.addr, outcome: 'filtered', error: e.error })
-    }
-    if (addrs.length === 0) {
-      const err = new DialError(peer, new NoGoodAddressesError(), errors)
-      err.plan = new DialPlan(filtered)
-      throw err
-    }
-    // Resolved addresses are remembered briefly, as go does, so a redial soon after needs no new lookup.
-    this.peerstore.addAddrs(peer, addrs, AddrTTL.TEMP)
-    return { addrs, errors, filtered }
-  }
-
-  /** go's filterKnownUndialables, in its order; every address dropped says why. */
-  async #filterAddrs (peer: PeerId, input: readonly Multiaddr[], forceDirect: boolean): Promise<{ addrs: Multiaddr[], errors: AddrDialError[], filtered: PlanEntry[] }> {
-    const errors: AddrDialError[] = []
-    const filtered: PlanEntry[] = []
-    const drop = (addr: Multiaddr, cause: Error, outcome: PlanEntry['outcome'] = 'filtered'): void => {
-      errors.push(new AddrDialError(addr, cause))
-      filtered.push({ addr, outcome, error: cause })
-    }
-    let addrs = input.filter(a => {
-      if (this.#transports.forDialing(a) !== undefined) return true
-      const isDraft29 = a.getComponents().some(c => c.name === 'quic')
-      drop(a, new NoTransportError(a.toString(), isDraft29
-        ? 'QUIC draft-29 (/quic) is not supported; the peer must offer /quic-v1'
-        : 'register a transport module that handles it (e.g. tcp() from @tswarm/transport-tcp)'))
-      return false
-    })
-    const lowPriority = filterLowPriorityAddresses(addrs)
-    for (const d of lowPriority.dropped) drop(d.addr, new SwarmError(d.reason))
-    const holes = this.#blackHoles.filterAddrs(lowPriority.kept)
-    for (const a of holes.blackHoled) drop(a, new DialRefusedBlackHoleError(a.getComponents().some(c => c.name === 'udp') ? 'UDP' : 'IPv6'), 'black-hole')
-    const own = new Set(this.interfaceListenAddresses().map(addrKey))
-    addrs = []
-    for (const a of holes.allowed) {
-      if (isUnspecified(a)) drop(a, new SwarmError('unspecified IP addresses (0.0.0.0, ::) cannot be dialed'))
-      else if (own.has(addrKey(a))) drop(a, new DialToSelfError())
-      else if (isIp6LinkLocal(a)) drop(a, new SwarmError('IPv6 link-local addresses cannot be dialed without a zone'))
-      else if (forceDirect && isRelayAddr(a)) drop(a, new SwarmError('relayed address skipped by a force-direct dial'))
-      else addrs.push(a)
-    }
-    const allowed: Multiaddr[] = []
-    for (const a of addrs) {
-      try {
-        await checkGates(this.gaters, 'interceptAddrDial', `dial to ${a.toString()}`, g => g.interceptAddrDial?.(peer, a))
-        allowed.push(a)
-      } catch (err) {
-        drop(a, toError(err))
-      }
-    }
-    return { addrs: allowed, errors, filtered }
   }
 
   /** Dials one address with its timeout (go's dialAddr), recording the result for black-hole detection. */
@@ -413,13 +340,7 @@ export class Swarm implements Network {
       muxed.abort(new SwarmClosedError('accepting connections'))
       throw new SwarmClosedError('accepting connections')
     }
-    const key = muxed.remotePeer.toString()
-    let set = this.#conns.get(key)
-    if (set === undefined) {
-      set = new Set()
-      this.#conns.set(key, set)
-    }
-    set.add(conn)
+    this.#conns.add(conn)
     // A connection proves the peer reachable: its failed addresses may be tried again (go's addConn does this).
     this.#backoff.clear(muxed.remotePeer)
     try {
@@ -434,26 +355,22 @@ export class Swarm implements Network {
   }
 
   #removeConn (conn: SwarmConn): void {
-    const key = conn.remotePeer.toString()
-    const set = this.#conns.get(key)
-    if (set?.delete(conn) !== true) return
-    if (set.size === 0) {
-      this.#conns.delete(key)
+    const { removed, last } = this.#conns.remove(conn)
+    if (!removed) return
+    if (last) {
       // go-libp2p keeps a disconnected peer's addresses for a while so a reconnect does not need discovery.
       this.peerstore.updateAddrs(conn.remotePeer, AddrTTL.CONNECTED, AddrTTL.RECENTLY_CONNECTED)
     }
     this.#notifier.disconnected(conn).catch(err => { this.#log.error('disconnected notification failed: %e', err) })
   }
 
-  /** An open connection to the peer: the one with the most streams, the newest on a tie. */
+  /** The connection streams to `peer` go over: open, most streams, newest on a tie (go's bestConnToPeer). */
+  bestConn (peer: PeerId): Conn | undefined {
+    return this.#conns.best(peer)
+  }
+
   #bestConn (peer: PeerId): SwarmConn | undefined {
-    let best: SwarmConn | undefined
-    for (const c of this.#conns.get(peer.toString()) ?? []) {
-      if (c.status !== 'open') continue
-      if (best === undefined || c.stat().numStreams > best.stat().numStreams ||
-        (c.stat().numStreams === best.stat().numStreams && c.opened >= best.opened)) best = c
-    }
-    return best
+    return this.#conns.best(peer)
   }
 
   connectedness (peer: PeerId): Connectedness {
@@ -462,19 +379,16 @@ export class Swarm implements Network {
 
   /** Every connection, open or closing. */
   conns (): Conn[] {
-    return [...this.#conns.values()].flatMap(s => [...s])
+    return this.#conns.all()
   }
 
   connsToPeer (peer: PeerId): Conn[] {
-    return [...this.#conns.get(peer.toString()) ?? []]
+    return this.#conns.toPeer(peer)
   }
 
   /** Peers we hold at least one connection to. */
   peers (): PeerId[] {
-    return [...this.#conns.values()].flatMap(s => {
-      const first = s.values().next().value
-      return first === undefined ? [] : [first.remotePeer]
-    })
+    return this.#conns.peers()
   }
 
   /** Every open stream on every connection. */
@@ -509,11 +423,7 @@ export class Swarm implements Network {
    */
   async newStream (peer: PeerId, options: SwarmNewStreamOptions = {}): Promise<Stream> {
     this.#assertOpen('newStream')
-    const timeout = options.signal === undefined
-      ? timeoutSignal(this.clock, this.config.newStreamTimeout, undefined,
-        () => new DialTimeoutError(`newStream to ${peer.toString()} did not finish within ${this.config.newStreamTimeout} ms`))
-      : undefined
-    const signal = timeout?.signal ?? options.signal
+    const { signal, clear } = this.newStreamSignal(peer, options.signal)
     try {
       let conn: Conn | undefined
       if (options.noDial === true) {
@@ -524,8 +434,18 @@ export class Swarm implements Network {
       }
       return await conn.newStream({ signal, protocols: options.protocols })
     } finally {
-      timeout?.clear()
+      clear()
     }
+  }
+
+  /**
+   * The bound of one newStream call: the caller's signal when it gives one, else `newStreamTimeout` on the swarm's
+   * clock. Shared with the host, so both bound a stream the same way.
+   */
+  newStreamSignal (peer: PeerId, signal: AbortSignal | undefined): { signal: AbortSignal, clear: () => void } {
+    if (signal !== undefined) return { signal, clear: () => {} }
+    const ms = this.config.newStreamTimeout
+    return timeoutSignal(this.clock, ms, undefined, () => new DialTimeoutError(`newStream to ${peer.toString()} did not finish within ${ms} ms`))
   }
 
   #handleInboundStream (stream: SwarmStream): void {
@@ -582,7 +502,7 @@ export class Swarm implements Network {
   async #close (): Promise<void> {
     this.#closed = true
     this.#monitor.stop()
-    await Promise.allSettled([...this.#listeners].map(async l => { await l.close() }))
+    await this.#listeners.closeAll()
     await Promise.allSettled(this.conns().map(async c => { await c.close() }))
     await Promise.allSettled(this.services.map(async s => { await s.stop?.() }))
     await Promise.allSettled(this.#transports.all().map(async t => { await t.close?.() }))

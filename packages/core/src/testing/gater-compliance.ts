@@ -5,7 +5,8 @@ import { assembleSwarm } from '../create-swarm.js'
 import { errorIs, findError } from '../errors.js'
 import { generateIdentity, peerIdOf } from '../identity.js'
 import { CONNECTION_GATER } from '../tokens.js'
-import { createTestSwarm, echoHandler, introduce, readAll, waitFor } from './swarms.js'
+import { createTestSwarm, echoHandler, introduce, waitFor } from './swarms.js'
+import { readAll } from '../reader.js'
 import type { GaterDisallowedError } from '../errors.js'
 import type { ConnectionAddrs, ConnectionGater, GateHook } from '../interfaces/gater.js'
 import type { SwarmModule } from '../interfaces/module.js'
@@ -55,22 +56,20 @@ const HOOKS: readonly GateHook[] = ['interceptPeerDial', 'interceptAddrDial', 'i
  *
  * @example
  * ```ts
+ * import { pluginInstance } from '@tswarm/core'
  * import { gaterComplianceTests } from '@tswarm/core/testing'
  * import { tcp } from '@tswarm/transport-tcp'
- * import { denyList } from '../src/index.js'
+ * import { DENY_LIST, denyList } from '../src/index.js'
  *
  * gaterComplianceTests({
  *   name: 'deny-list',
  *   modules: () => [tcp()],
  *   listenAddrs: ['/ip4/127.0.0.1/tcp/0'],
- *   gater: () => {
- *     const mod = denyList()
- *     return {
- *       modules: [mod],
- *       blockPeer: (_swarm, peer) => { mod.deny(peer) },
- *       unblockPeer: (_swarm, peer) => { mod.allow(peer) }
- *     }
- *   }
+ *   gater: () => ({
+ *     modules: [denyList()],
+ *     blockPeer: (swarm, peer) => { pluginInstance(swarm, DENY_LIST).deny(peer) },
+ *     unblockPeer: (swarm, peer) => { pluginInstance(swarm, DENY_LIST).allow(peer) }
+ *   })
  * })
  * ```
  */

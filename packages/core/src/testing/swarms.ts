@@ -25,23 +25,6 @@ export async function connect (a: Swarm, b: Swarm): Promise<Conn> {
   return a.dialPeer(b.localPeer)
 }
 
-/** Reads a stream to its end and returns every byte. */
-export async function readAll (stream: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = []
-  let length = 0
-  for await (const chunk of stream) {
-    chunks.push(chunk)
-    length += chunk.byteLength
-  }
-  const out = new Uint8Array(length)
-  let offset = 0
-  for (const c of chunks) {
-    out.set(c, offset)
-    offset += c.byteLength
-  }
-  return out
-}
-
 /** A stream handler that negotiates `protocol` and echoes everything back until the remote half-closes. */
 export function echoHandler (swarm: Swarm, protocol = '/echo/1.0.0'): (stream: Stream) => Promise<void> {
   return async stream => {

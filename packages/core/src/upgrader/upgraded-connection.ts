@@ -4,6 +4,7 @@ import type { MuxedConnection, MuxedStream } from '../interfaces/transport.js'
 import type { ResourceScope } from '../interfaces/resources.js'
 import type { AbortOptions, MultiaddrConnection, PeerId, PublicKey, StreamMuxer } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
+import { toError } from '../errors.js'
 
 /**
  * Inbound streams held while no handler is set; beyond this they are reset, so a peer cannot queue without bound.
@@ -118,7 +119,7 @@ export class UpgradedConnection implements MuxedConnection {
       await Promise.race([this.#maConn.close(options), this.#closed.promise])
     } catch (err) {
       // A graceful close that fails (timeout, broken socket) still has to free the socket.
-      this.#maConn.abort(err instanceof Error ? err : new Error(String(err)))
+      this.#maConn.abort(toError(err))
     }
   }
 

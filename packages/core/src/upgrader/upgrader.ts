@@ -117,7 +117,7 @@ export class NoiseYamuxUpgrader implements Upgrader {
         scope.setPeer(options.remotePeer)
       }
       const muxer = options.muxerFactory.createStreamMuxer(maConn)
-      const conn = this.#connection(maConn, muxer, options, options.direction, options.remotePeer, options.security, options.muxerFactory.protocol, undefined, scope)
+      const conn = this.#connection(maConn, muxer, options, options.direction, options.remotePeer, options.security, options.muxerFactory.protocol, undefined, options.handshakeStartedAt, scope)
       upgraded = true
       return conn
     } catch (err) {
@@ -143,6 +143,7 @@ export class NoiseYamuxUpgrader implements Upgrader {
   async #upgrade (maConn: MultiaddrConnection, direction: Direction, options: UpgradeOptions,
     expectedPeer: PeerId | undefined, signal: AbortSignal | undefined, scope?: ConnectionScope): Promise<MuxedConnection> {
     let stage = 'security negotiation'
+    const startedAt = this.clock.now()
     const addrs = { localAddr: options.localAddr, remoteAddr: maConn.remoteAddr }
     try {
       const opts = { signal }
@@ -170,7 +171,7 @@ export class NoiseYamuxUpgrader implements Upgrader {
       const muxerFactory = secured.streamMuxer ?? await this.#negotiateMuxer(secured.connection, direction, signal)
       signal?.throwIfAborted()
       const muxer = muxerFactory.createStreamMuxer(secured.connection)
-      return this.#connection(maConn, muxer, options, direction, secured.remotePeer, NOISE_PROTOCOL, muxerFactory.protocol, early, scope)
+      return this.#connection(maConn, muxer, options, direction, secured.remotePeer, NOISE_PROTOCOL, muxerFactory.protocol, early, startedAt, scope)
     } catch (cause) {
       const err = signal?.aborted === true && !errorIs(cause, 'GaterDisallowedError') ? signal.reason ?? cause : cause
       maConn.abort(toError(err))
@@ -202,12 +203,12 @@ export class NoiseYamuxUpgrader implements Upgrader {
 
   #connection (maConn: MultiaddrConnection, muxer: ReturnType<StreamMuxerFactory['createStreamMuxer']>,
     options: UpgradeOptions, direction: Direction, remotePeer: PeerId, security: string, muxerProtocol: string,
-    usedEarlyMuxerNegotiation: boolean | undefined, scope: ConnectionScope | undefined): UpgradedConnection {
+    usedEarlyMuxerNegotiation: boolean | undefined, handshakeStartedAt: number | undefined, scope: ConnectionScope | undefined): UpgradedConnection {
     const remotePublicKey = remotePeer.publicKey
     if (remotePublicKey === undefined) throw new Error(`no public key for ${remotePeer.toString()} after the handshake`)
     return new UpgradedConnection({
       maConn,
-      handshakeDuration: Math.max(0, Date.now() - maConn.timeline.open),
+      handshakeDuration: handshakeStartedAt === undefined ? undefined : Math.max(0, this.clock.now() - handshakeStartedAt),
       muxer,
       direction,
       localPeer: this.#localPeer,

@@ -7,7 +7,8 @@ import { CONNECTION_MANAGER } from '../../src/tokens.js'
 import { ManualClock } from '../../src/testing/manual-clock.js'
 import { memory } from '../../src/testing/memory-transport.js'
 import { createTestSwarm, introduce, waitFor } from '../../src/testing/swarms.js'
-import { assembleSwarm } from '../../src/create-swarm.js'
+import { createSwarm } from '../../src/create-swarm.js'
+import { pluginInstance } from '../../src/plugin.js'
 import type { Conn } from '../../src/interfaces/connection.js'
 import type { Notifiee } from '../../src/interfaces/notifiee.js'
 import type { Network } from '../../src/interfaces/network.js'
@@ -170,9 +171,9 @@ describe('connectionManager() in a swarm', () => {
   afterEach(async () => { await Promise.all(swarms.splice(0).map(async s => { await s.close() })) })
 
   it('trims real connections above high water and keeps a protected peer', async () => {
-    const { swarm: hub, container } = await assembleSwarm({ modules: [memory(), connectionManager({ lowWater: 1, highWater: 3, gracePeriod: 0, silencePeriod: 0 })], listen: ['/memory/0'] })
+    const hub = await createSwarm({ modules: [memory(), connectionManager({ lowWater: 1, highWater: 3, gracePeriod: 0, silencePeriod: 0 })], listen: ['/memory/0'] })
     swarms.push(hub)
-    const cm = container.resolve<BasicConnectionManager>(CONNECTION_MANAGER)
+    const cm = pluginInstance(hub, CONNECTION_MANAGER)
     const closed: Conn[] = []
     cm.onTrim(c => { closed.push(...c) })
     const spokes = await Promise.all(Array.from({ length: 5 }, async () => createTestSwarm()))

@@ -287,7 +287,22 @@ describe('isPublicAddr (which addresses the detector counts)', () => {
     }
   })
 
-  it('treats 2001::/32 (Teredo) as non-public, unlike go (it follows @libp2p/utils isPrivate)', () => {
-    assert.equal(isPublicAddr(multiaddr('/ip6/2001::1/udp/1234/quic-v1')), false)
+  it('treats 2001::/32 (Teredo) as public, as go does (it used to follow @libp2p/utils isPrivate, which does not)', () => {
+    assert.equal(isPublicAddr(multiaddr('/ip6/2001::1/udp/1234/quic-v1')), true)
+  })
+
+  it('ignores what go counts neither private nor public: unroutable, special-use names, IPv4-mapped', () => {
+    for (const a of ['/ip4/192.0.2.1/udp/1', '/ip4/224.0.0.1/udp/1', '/ip6/2001:db8::1/udp/1', '/ip6/ff0e::1/udp/1',
+      '/dns4/printer.local/udp/1', '/dns4/node.localhost/udp/1', '/ip6/::ffff:1.2.3.4/udp/1', '/ip6/100::1/udp/1']) {
+      assert.equal(isPublicAddr(multiaddr(a)), false, a)
+    }
+  })
+
+  it('counts a zoned public IPv6 address as IPv6, as go (an ip6 component anywhere)', () => {
+    const d = new BlackHoleDetector({ udp: null, ipv6: new BlackHoleSuccessCounter({ n: 2, minSuccesses: 1 }) })
+    const zoned = multiaddr('/ip6zone/eth0/ip6/2600::1/tcp/1')
+    d.recordResult(zoned, false)
+    d.recordResult(zoned, false)
+    assert.equal(d.ipv6?.state(), 'blocked')
   })
 })

@@ -6,7 +6,8 @@ import { generateIdentity, peerIdOf } from '../../src/identity.js'
 import { LimitResourceManager } from '../../src/resources/limit-resource-manager.js'
 import { resourceLimits } from '../../src/resources/module.js'
 import { memory } from '../../src/testing/memory-transport.js'
-import { createTestSwarm, echoHandler, introduce, readAll, waitFor } from '../../src/testing/swarms.js'
+import { createTestSwarm, echoHandler, introduce, waitFor } from '../../src/testing/swarms.js'
+import { readAll } from '../../src/reader.js'
 import type { Swarm } from '../../src/swarm/swarm.js'
 
 const addr = multiaddr('/ip4/1.2.3.4/tcp/1')
@@ -56,6 +57,21 @@ describe('LimitResourceManager', async () => {
     assert.throws(() => rm.openConnection('inbound', addr))
     rm.openStream(p1, 'inbound')
     assert.throws(() => rm.openStream(p2, 'inbound'))
+  })
+
+  it('matches allow-listed subnets with core\'s Cidr: IPv4-mapped and zoned remotes too', () => {
+    const rm = new LimitResourceManager({ connections: 0, allowList: { subnets: ['10.0.0.0/8', 'fe80::/10', '192.0.2.7'] } })
+    for (const a of ['/ip4/10.1.2.3/tcp/1', '/ip6/::ffff:10.1.2.3/tcp/1', '/ip6zone/eth0/ip6/fe80::1/tcp/1', '/ip4/192.0.2.7/tcp/1']) {
+      rm.openConnection('inbound', multiaddr(a))
+    }
+    for (const a of ['/ip4/11.0.0.1/tcp/1', '/ip6/::a01:203/tcp/1', '/ip4/192.0.2.8/tcp/1', '/dns4/example.com/tcp/1']) {
+      assert.throws(() => rm.openConnection('inbound', multiaddr(a)), { name: 'ResourceLimitError' }, a)
+    }
+    assert.throws(() => new LimitResourceManager({ allowList: { subnets: ['10.0.0.0/33'] } }), (err: Error) => {
+      assert.equal(err.name, 'InvalidOptionError')
+      assert.match(err.message, /an IPv4 prefix length is 0 to 32/)
+      return true
+    })
   })
 
   it('rejects bad limits by name', () => {

@@ -1,9 +1,8 @@
 import { publicKeyFromProtobuf, publicKeyToProtobuf } from '@libp2p/crypto/keys'
 import { peerIdFromPublicKey } from '@libp2p/peer-id'
 import { PeerRecord, RecordEnvelope } from '@libp2p/peer-record'
-import { isLoopback } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
-import { AddrTTL, BufferedReader, InvalidMessageError, TimeoutError, describe, isPrivateAddr, isPublicAddr, lengthPrefixed, stripPeerId, timeoutSignal, toError } from '@tswarm/core'
+import { AddrTTL, BufferedReader, InvalidMessageError, TimeoutError, describe, isIpLoopback, isPrivateAddr, isPublicAddr, lengthPrefixed, stripPeerId, timeoutSignal, toError } from '@tswarm/core'
 import { equals as uint8ArrayEquals } from 'uint8arrays/equals'
 import { IdentifyError, InvalidSignedPeerRecordError } from '../errors.js'
 import { Identify } from './pb/identify.js'
@@ -420,11 +419,12 @@ export async function openPeerRecord (peer: PeerId, bytes: Uint8Array): Promise<
 
 /**
  * go's filterAddrs: from a peer reached over loopback take every address; over a private network, none on loopback;
- * over the public internet, only public ones (a remote cannot usefully tell us its private addresses).
+ * over the public internet, only public ones (a remote cannot usefully tell us its private addresses). The classes
+ * are go's manet ones, from core's address classifier (`isIpLoopback`, `isPrivateAddr`, `isPublicAddr`).
  */
 export function filterAddrs (addrs: Multiaddr[], remote: Multiaddr): Multiaddr[] {
-  if (isLoopback(remote)) return addrs
-  if (isPrivateAddr(remote)) return addrs.filter(a => !isLoopback(a))
+  if (isIpLoopback(remote)) return addrs
+  if (isPrivateAddr(remote)) return addrs.filter(a => !isIpLoopback(a))
   if (isPublicAddr(remote)) return addrs.filter(a => isPublicAddr(a))
   return addrs
 }

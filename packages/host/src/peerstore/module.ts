@@ -1,9 +1,9 @@
-import { InvalidOptionError, Lifecycle, PEERSTORE, SWARM_SERVICE, instancePerContainerCachingFactory } from '@tswarm/core'
+import { InvalidOptionError, PEERSTORE, SWARM_SERVICE, definePlugin, instancePerContainerCachingFactory } from '@tswarm/core'
 import { LevelDatastore } from 'datastore-level'
-import { PEERSTORE_DATASTORE, PERSISTENT_PEERSTORE_CONFIG } from '../tokens.js'
+import { PEERSTORE_DATASTORE, PERSISTENT_PEERSTORE, PERSISTENT_PEERSTORE_CONFIG } from '../tokens.js'
 import { PersistentPeerstore } from './persistent-peerstore.js'
 import type { PersistentPeerstoreConfig } from './persistent-peerstore.js'
-import type { DependencyContainer, SwarmModule } from '@tswarm/core'
+import type { SwarmModule } from '@tswarm/core'
 import type { Datastore } from 'interface-datastore'
 
 export const PERSISTENT_PEERSTORE_MODULE_NAME = '@tswarm/host/persistent-peerstore'
@@ -42,8 +42,9 @@ export interface PersistentPeerstoreOptions {
 
 /**
  * A module that replaces the in-memory peerstore with a {@link PersistentPeerstore}. It registers the peerstore under
- * `PEERSTORE` and, as the same instance, under `SWARM_SERVICE`, so that the swarm loads it at start (before it
- * listens or dials) and writes it out when it closes.
+ * its own `PERSISTENT_PEERSTORE`, and points `PEERSTORE` and `SWARM_SERVICE` at that instance, so that the swarm
+ * loads it at start (before it listens or dials) and writes it out when it closes. Options are checked here. The
+ * instance is `swarm.peerstore`, or `pluginInstance(swarm, PERSISTENT_PEERSTORE)` for its own methods (`flush`).
  *
  * @example
  * ```ts
@@ -51,26 +52,32 @@ export interface PersistentPeerstoreOptions {
  * ```
  */
 export function persistentPeerstore (options: PersistentPeerstoreOptions): SwarmModule {
-  const config = resolveConfig(options)
-  return {
+  const config = resolvePersistentPeerstoreOptions(options)
+  return definePlugin({
     name: PERSISTENT_PEERSTORE_MODULE_NAME,
-    register (container: DependencyContainer): void {
-      container.register(PERSISTENT_PEERSTORE_CONFIG, { useValue: config })
-      if (options.datastore !== undefined) {
-        container.register(PEERSTORE_DATASTORE, { useValue: options.datastore })
+    factory: 'persistentPeerstore()',
+    token: PERSISTENT_PEERSTORE,
+    config: { token: PERSISTENT_PEERSTORE_CONFIG, value: config },
+    instance: { useClass: PersistentPeerstore },
+    register (container) {
+      const { datastore, path } = config
+      if (datastore !== undefined) {
+        container.register(PEERSTORE_DATASTORE, { useValue: datastore })
       } else {
-        const path = options.path as string
         // built on resolve, not here: registering must not touch the disk
-        container.register(PEERSTORE_DATASTORE, { useFactory: instancePerContainerCachingFactory(() => new LevelDatastore(path)) })
+        container.register(PEERSTORE_DATASTORE, { useFactory: instancePerContainerCachingFactory(() => new LevelDatastore(path as string)) })
       }
-      container.register(PersistentPeerstore, { useClass: PersistentPeerstore }, { lifecycle: Lifecycle.ContainerScoped })
-      container.register(PEERSTORE, { useToken: PersistentPeerstore })
-      container.register(SWARM_SERVICE, { useToken: PersistentPeerstore })
+      container.register(PEERSTORE, { useToken: PERSISTENT_PEERSTORE })
+      container.register(SWARM_SERVICE, { useToken: PERSISTENT_PEERSTORE })
     }
-  }
+  })
 }
 
-function resolveConfig (options: PersistentPeerstoreOptions): PersistentPeerstoreConfig {
+/**
+ * Validates the options of {@link persistentPeerstore} (an InvalidOptionError naming the option) and fills in the
+ * defaults, frozen.
+ */
+export function resolvePersistentPeerstoreOptions (options: PersistentPeerstoreOptions): PersistentPeerstoreConfig {
   if (typeof options !== 'object' || options === null) throw new InvalidOptionError('persistentPeerstore options', options, '{ path } or { datastore }')
   const hasPath = options.path !== undefined
   const hasDatastore = options.datastore !== undefined
@@ -84,5 +91,5 @@ function resolveConfig (options: PersistentPeerstoreOptions): PersistentPeerstor
   if (!Number.isSafeInteger(writeDelay) || writeDelay < 0) throw new InvalidOptionError('persistentPeerstore.writeDelay', writeDelay, 'an integer number of ms >= 0')
   const maxPendingPeers = options.maxPendingPeers ?? 1000
   if (!Number.isSafeInteger(maxPendingPeers) || maxPendingPeers <= 0) throw new InvalidOptionError('persistentPeerstore.maxPendingPeers', maxPendingPeers, 'a positive integer')
-  return Object.freeze({ prefix, writeDelay, maxPendingPeers, ownsDatastore: !hasDatastore })
+  return Object.freeze({ path: options.path, datastore: options.datastore, prefix, writeDelay, maxPendingPeers, ownsDatastore: !hasDatastore })
 }

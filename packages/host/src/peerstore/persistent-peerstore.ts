@@ -18,8 +18,12 @@ const ENTRY_VERSION = 1
 const utf8 = new TextEncoder()
 const utf8Decoder = new TextDecoder()
 
-/** The persistent peerstore's options with defaults filled in. */
+/** The persistent peerstore's options, validated, with defaults filled in, frozen. */
 export interface PersistentPeerstoreConfig {
+  /** The LevelDB directory, when the module was given `path`. */
+  readonly path?: string
+  /** The datastore the module was given instead of `path`. */
+  readonly datastore?: Datastore
   /** Key prefix of the entries, e.g. `/peers`. */
   readonly prefix: string
   readonly writeDelay: number

@@ -3,11 +3,11 @@ import { describe, it } from 'node:test'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
-import { AddrTTL, CLOCK, createSwarm, errorIs } from '@tswarm/core'
+import { AddrTTL, CLOCK, createSwarm, errorIs, pluginInstance } from '@tswarm/core'
 import { ManualClock, memory } from '@tswarm/core/testing'
 import { MemoryDatastore } from 'datastore-core'
 import { Key } from 'interface-datastore'
-import { PersistentPeerstore, persistentPeerstore } from '../../src/index.js'
+import { PERSISTENT_PEERSTORE, PersistentPeerstore, persistentPeerstore } from '../../src/index.js'
 import { waitFor } from '../helpers.js'
 import type { PersistentPeerstoreOptions } from '../../src/index.js'
 import type { PeerId } from '@libp2p/interface'
@@ -28,6 +28,7 @@ function clockModule (clock: ManualClock): SwarmModule {
 async function swarmWith (clock: ManualClock, options: PersistentPeerstoreOptions): Promise<{ swarm: Swarm, store: PersistentPeerstore }> {
   const swarm = await createSwarm({ modules: [memory(), clockModule(clock), persistentPeerstore(options)] })
   assert.ok(swarm.peerstore instanceof PersistentPeerstore, 'the module did not replace the in-memory peerstore')
+  assert.equal(pluginInstance(swarm, PERSISTENT_PEERSTORE), swarm.peerstore, 'the plugin instance is the swarm\'s peerstore')
   return { swarm, store: swarm.peerstore }
 }
 

@@ -19,15 +19,15 @@
  * })
  * ```
  */
-import { TRANSPORT, instancePerContainerCachingFactory } from '@tswarm/core'
-import { QUIC_OPTIONS } from './tokens.js'
-import { QuicTransport } from './transport.js'
+import { TRANSPORT, definePlugin } from '@tswarm/core'
+import { QUIC_OPTIONS, QUIC_TRANSPORT } from './tokens.js'
+import { QuicTransport, resolveQuicOptions } from './transport.js'
 import type { QuicOptions } from './transport.js'
 import type { DependencyContainer, SwarmModule, Transport } from '@tswarm/core'
 
-export { QuicTransport, QUIC_DEFAULTS, parseQuicAddr } from './transport.js'
+export { QuicTransport, QUIC_DEFAULTS, parseQuicAddr, resolveQuicOptions } from './transport.js'
 export type { QuicAddr, QuicOptions } from './transport.js'
-export { QUIC_BINDING, QUIC_OPTIONS } from './tokens.js'
+export { QUIC_BINDING, QUIC_OPTIONS, QUIC_TRANSPORT } from './tokens.js'
 export { QuicBindingError, loadQuicBinding } from './binding.js'
 export type { QuicBinding } from './binding.js'
 export {
@@ -45,15 +45,15 @@ export const QUIC_MODULE_NAME = '@tswarm/transport-quic'
  * @throws {QuicBindingError} when the swarm is assembled on a platform where no native binding loads
  */
 export function quic (options: QuicOptions = {}): SwarmModule {
-  return {
+  const config = resolveQuicOptions(options)
+  return definePlugin({
     name: QUIC_MODULE_NAME,
-    register (container: DependencyContainer): void {
-      container.register(QUIC_OPTIONS, { useValue: options })
-      container.register(TRANSPORT, {
-        useFactory: instancePerContainerCachingFactory(c => c.resolve(QuicTransport))
-      })
-    }
-  }
+    factory: 'quic()',
+    token: QUIC_TRANSPORT,
+    config: { token: QUIC_OPTIONS, value: config },
+    instance: { useClass: QuicTransport },
+    register: c => { c.register(TRANSPORT, { useToken: QUIC_TRANSPORT }) }
+  })
 }
 
 /**
@@ -62,6 +62,6 @@ export function quic (options: QuicOptions = {}): SwarmModule {
  * `PRIVATE_KEY`, `LOGGER` and `CLOCK` from it.
  */
 export function createQuicTransport (options: QuicOptions, container: DependencyContainer): Transport {
-  container.register(QUIC_OPTIONS, { useValue: options })
+  container.register(QUIC_OPTIONS, { useValue: resolveQuicOptions(options) })
   return container.resolve(QuicTransport)
 }

@@ -107,6 +107,25 @@ function remotePeerOf (maConn: QuicMultiaddrConnection): PeerId {
  * Built by the swarm's container: `quic()` registers the options under `QUIC_OPTIONS` and resolves the class, which is
  * given the swarm's `PRIVATE_KEY`, `LOGGER` and `CLOCK`; the handshake timeout is a timer on that clock.
  */
+/**
+ * Checks QUIC options once, where they are given (`quic(options)`), and returns them frozen; throws an
+ * InvalidOptionError naming the option and the bad value. Defaults stay out: {@link QUIC_DEFAULTS} fills them in.
+ */
+export function resolveQuicOptions (options: QuicOptions = {}): Readonly<QuicOptions> {
+  for (const key of NUMERIC_OPTIONS) {
+    const value = options[key]
+    // the binding takes u32s; a handshake timeout of 0 would fail every dial at once
+    const min = key === 'handshakeTimeout' ? 1 : 0
+    if (value !== undefined && (!Number.isInteger(value) || value < min || value > 0xffffffff)) {
+      throw new InvalidOptionError(key, value, `an integer from ${min} to 4294967295`)
+    }
+  }
+  if (options.ipv4 === false && options.ipv6 === false) {
+    throw new InvalidOptionError('ipv4', false, 'ipv4 or ipv6 (or both) true: with neither, nothing could be dialed')
+  }
+  return Object.isFrozen(options) ? options : Object.freeze({ ...options })
+}
+
 @injectable()
 export class QuicTransport implements Transport {
   readonly name = 'quic-v1'
@@ -139,18 +158,10 @@ export class QuicTransport implements Transport {
     @inject(QUIC_OPTIONS, { isOptional: true }) options: QuicOptions = {},
     @inject(QUIC_BINDING, { isOptional: true }) binding?: QuicBinding
   ) {
-    for (const key of NUMERIC_OPTIONS) {
-      const value = options[key]
-      // the binding takes u32s; a handshake timeout of 0 would fail every dial at once
-      const min = key === 'handshakeTimeout' ? 1 : 0
-      if (value !== undefined && (!Number.isInteger(value) || value < min || value > 0xffffffff)) {
-        throw new InvalidOptionError(key, value, `an integer from ${min} to 4294967295`)
-      }
-    }
+    options = resolveQuicOptions(options)
     const families: Array<4 | 6> = []
     if (options.ipv4 !== false) families.push(4)
     if (options.ipv6 !== false) families.push(6)
-    if (families.length === 0) throw new InvalidOptionError('ipv4', false, 'ipv4 or ipv6 (or both) true: with neither, nothing could be dialed')
     this.#families = families
     this.#binding = binding ?? loadQuicBinding()
     this.#clock = clock

@@ -1,9 +1,28 @@
 import { parseArgs } from 'node:util'
-import { SwarmError, describe } from '@tswarm/core'
+import { SwarmError, describe, findError } from '@tswarm/core'
+import type { DialError } from '@tswarm/core'
 
-/** A user error: printed as one line, exit code 1, never a stack trace. */
+/** Why one address of a failed dial failed, and what to do. */
+export interface AddrReason {
+  addr: string
+  reason: string
+}
+
+/**
+ * A user error: printed as one line (and, for a failed dial, one line per address), exit code 1, never a stack
+ * trace. With `--json`, printed as `{"error": …, "addresses": [{"addr", "reason"}]}`.
+ */
 export class CliError extends SwarmError {
   override readonly name: string = 'CliError'
+  constructor (message: string, readonly addresses: readonly AddrReason[] = [], options?: ErrorOptions) {
+    super(message, options)
+  }
+}
+
+/** The CliError for `what` failing with `err`: its first line, and when a dial failed, why at each address. */
+export function failure (what: string, err: unknown): CliError {
+  const dial = findError(err, 'DialError') as DialError | undefined
+  return new CliError(`${what}: ${describe(err).split('\n')[0]}`, dial?.reasons() ?? [], { cause: err })
 }
 
 export interface OptionSpec {

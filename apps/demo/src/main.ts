@@ -51,8 +51,14 @@ main(process.argv.slice(2)).then(() => {
   // One-shot commands are done; start returns only after closing its node.
   process.exitCode ??= 0
 }, (err: unknown) => {
-  // A failure is one clear line, never a stack trace: the errors say what to do.
+  // A failure is one clear line (and one per address of a failed dial), never a stack trace: the errors say what to do.
   const message = describe(err).split('\n')[0]
-  console.error(`tswarm: ${message}`)
+  const addresses = err instanceof CliError ? err.addresses : []
+  if (process.argv.includes('--json')) {
+    console.log(JSON.stringify({ error: message, addresses }))
+  } else {
+    console.error(`tswarm: ${message}`)
+    for (const a of addresses) console.error(`  ${a.addr}: ${a.reason}`)
+  }
   process.exitCode = 1
 })

@@ -79,6 +79,21 @@ describe('demo commands: ping, perf, peers, and a stock js-libp2p node both ways
     assert.ok(result.rtts.every(ms => ms > 0 && ms < 5_000))
   })
 
+  it('says for each address why a dial failed: another peer there, nothing listening', async () => {
+    const tcpAddr = node.addrs.find(a => a.includes('/tcp/')) ?? ''
+    const wrong = stock.peerId.toString()
+    const r = await runCli(['ping', tcpAddr.replace(/\/p2p\/.*$/, `/p2p/${wrong}`)])
+    assert.equal(r.code, 1)
+    assert.match(r.stderr, /could not ping/)
+    assert.match(r.stderr, new RegExp(`the remote is ${node.peerId}, not ${wrong}`), r.stderr)
+    const json = await runCli(['echo', tcpAddr.replace(/\/tcp\/\d+/, '/tcp/1').replace(/\/p2p\/.*$/, `/p2p/${node.peerId}`), '--json'])
+    assert.equal(json.code, 1)
+    const reported = JSON.parse(json.stdout.trim()) as { error: string, addresses: Array<{ addr: string, reason: string }> }
+    assert.match(reported.error, /could not reach/)
+    assert.deepEqual(reported.addresses.map(a => a.addr), ['/ip4/127.0.0.1/tcp/1'])
+    assert.match(reported.addresses[0].reason, /^ECONNREFUSED: nothing listens there/)
+  })
+
   it('perf moves the asked bytes both ways and reports throughput', async () => {
     const r = await runCli(['perf', node.addrs.find(a => a.includes('/quic-v1/')) ?? '', '--upload', '4', '--download', '8', '--json'])
     assert.equal(r.code, 0, r.stderr)

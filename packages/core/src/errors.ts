@@ -224,12 +224,54 @@ export class DialError extends SwarmError {
     return errorIs(this.cause, 'DialTimeoutError') || this.errors.some(e => errorIs(e.cause, 'DialTimeoutError'))
   }
 
+  /** Each address with what happened to it and what to do, one line each (the lines of the message). */
+  reasons (): Array<{ addr: string, reason: string }> {
+    return this.errors.map(e => ({ addr: e.addr.toString(), reason: explainDialFailure(e.cause) }))
+  }
+
   #describe (): string {
     const lines = [`failed to dial ${this.peer.toString()}: ${this.cause.message}`]
-    for (const e of this.errors) lines.push(`  * [${e.message}]`)
+    for (const { addr, reason } of this.reasons()) lines.push(`  * ${addr}: ${reason}`)
     if (this.skipped > 0) lines.push(`  ... skipping ${this.skipped} errors ...`)
     return lines.join('\n')
   }
+}
+
+/** System error codes a dial meets, and what each means for the one dialing. */
+const SOCKET_HINTS: Record<string, string> = {
+  ECONNREFUSED: 'nothing listens there: is the node running, and on this port?',
+  ECONNRESET: 'the remote closed the connection during the handshake: it may not speak libp2p, or it refused us',
+  EHOSTUNREACH: 'no route to the host: check the address and this machine\'s network',
+  ENETUNREACH: 'no route to that network: check the address and this machine\'s network',
+  EADDRNOTAVAIL: 'the address cannot be used from this machine: check it',
+  ETIMEDOUT: 'no answer in time: the host may be down, or a firewall drops the packets'
+}
+
+/**
+ * What one address's failure in a dial means, in one line that says what to do: the remote proved to be another
+ * peer (and which), nothing listens, no answer, backed off, gated, no transport, or the stage of the upgrade that
+ * failed. Looks through causes for the most telling one.
+ */
+export function explainDialFailure (cause: unknown): string {
+  const mismatch = findError(cause, 'PeerIdMismatchError') as PeerIdMismatchError | undefined
+  if (mismatch !== undefined) {
+    return `the remote is ${mismatch.actual.toString()}, not ${mismatch.expected.toString()}: this address belongs to ` +
+      `another peer; dial .../p2p/${mismatch.actual.toString()} if that is the node you meant, or drop the address`
+  }
+  for (const name of ['DialBackoffError', 'GaterDisallowedError', 'NoTransportError', 'DialRefusedBlackHoleError', 'DialToSelfError', 'ResourceLimitError']) {
+    const found = findError(cause, name)
+    if (found !== undefined) return found.message
+  }
+  const queue: unknown[] = [cause]
+  for (let e = queue.shift(); e !== undefined; e = queue.shift()) {
+    const code = (e as { code?: unknown }).code
+    if (typeof code === 'string' && SOCKET_HINTS[code] !== undefined) return `${code}: ${SOCKET_HINTS[code]}`
+    queue.push(...unwrapErrors(e))
+  }
+  if (findError(cause, 'DialTimeoutError') !== undefined || findError(cause, 'TimeoutError') !== undefined) {
+    return `${describe(cause)}: the host did not answer in time; it may be down, or a firewall drops the packets`
+  }
+  return describe(cause)
 }
 
 /** The errors directly inside `err`: its cause, and for a DialError or ListenError every per-address error. */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { multiaddr } from '@multiformats/multiaddr'
-import { AddrDialError, AllDialsFailedError, DialError, DialTimeoutError, MAX_DIAL_ERRORS, NoTransportError, errorIs, findError } from '../src/errors.js'
+import { AddrDialError, AllDialsFailedError, DialBackoffError, DialError, DialTimeoutError, MAX_DIAL_ERRORS, NoTransportError, PeerIdMismatchError, UpgradeError, errorIs, explainDialFailure, findError } from '../src/errors.js'
 import { createToken } from '../src/tokens.js'
 import { generateIdentity, peerIdOf } from '../src/identity.js'
 
@@ -53,5 +53,30 @@ describe('errors', async () => {
     const b = new Error('b', { cause: a })
     Object.assign(a, { cause: b })
     assert.equal(errorIs(a, 'Nope'), false)
+  })
+})
+
+describe('explainDialFailure', async () => {
+  const peer = peerIdOf(await generateIdentity())
+  it('says for each address what happened and what to do', async () => {
+    const other = peerIdOf(await generateIdentity())
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:4001'), { code: 'ECONNREFUSED' })
+    const cases: Array<[unknown, RegExp]> = [
+      [new UpgradeError('outbound', 'noise handshake', new PeerIdMismatchError(peer, other)), new RegExp(`the remote is ${other.toString()}, not ${peer.toString()}.*p2p/${other.toString()}`)],
+      [refused, /^ECONNREFUSED: nothing listens there/],
+      [new UpgradeError('outbound', 'security negotiation', Object.assign(new Error('reset'), { code: 'ECONNRESET' })), /^ECONNRESET: .*may not speak libp2p/],
+      [new DialTimeoutError('dial to /ip4/10.0.0.1/tcp/1 timed out after 5000 ms'), /timed out after 5000 ms: the host did not answer in time/],
+      [new DialBackoffError(0), /backoff\(\)\.clear\(peer\)/],
+      [new NoTransportError('/ip4/1.2.3.4/udp/1/quic'), /no transport for/],
+      [new Error('something else'), /^something else$/]
+    ]
+    for (const [cause, expected] of cases) assert.match(explainDialFailure(cause), expected)
+  })
+
+  it('writes one line per address into the DialError message', () => {
+    const refused = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })
+    const err = new DialError(peer, new AllDialsFailedError(), [new AddrDialError(multiaddr('/ip4/127.0.0.1/tcp/4001'), refused)])
+    assert.deepEqual(err.reasons(), [{ addr: '/ip4/127.0.0.1/tcp/4001', reason: 'ECONNREFUSED: nothing listens there: is the node running, and on this port?' }])
+    assert.equal(err.message.split('\n')[1], '  * /ip4/127.0.0.1/tcp/4001: ECONNREFUSED: nothing listens there: is the node running, and on this port?')
   })
 })

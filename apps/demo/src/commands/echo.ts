@@ -1,5 +1,5 @@
-import { readAll, describe } from '@tswarm/core'
-import { CliError } from '../cli.js'
+import { readAll } from '@tswarm/core'
+import { failure } from '../cli.js'
 import { ECHO, dataDirOf, startNode, targetOf } from '../node.js'
 import type { Command } from '../cli.js'
 
@@ -16,7 +16,7 @@ export const echo: Command = {
       const peer = targetOf(node.swarm, target)
       const started = performance.now()
       const stream = await node.host.newStream(peer, ECHO).catch(err => {
-        throw new CliError(`could not reach ${peer.toString()}: ${firstLine(err)}`)
+        throw failure(`could not reach ${peer.toString()}`, err)
       })
       await stream.write(text)
       await stream.closeWrite()
@@ -28,8 +28,4 @@ export const echo: Command = {
       await node.host.close()
     }
   }
-}
-
-function firstLine (err: unknown): string {
-  return describe(err).split('\n')[0]
 }

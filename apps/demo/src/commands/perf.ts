@@ -1,8 +1,7 @@
-import { CliError, int } from '../cli.js'
+import { CliError, failure, int } from '../cli.js'
 import { dataDirOf, startNode, targetOf } from '../node.js'
 import type { Command } from '../cli.js'
 import type { Stream } from '@tswarm/core'
-import { describe } from '@tswarm/core'
 
 const PERF = '/perf/1.0.0'
 const CHUNK = 64 * 1024
@@ -22,7 +21,7 @@ export const perf: Command = {
     try {
       const peer = targetOf(node.swarm, positionals[0])
       const stream = await node.host.newStream(peer, PERF).catch(err => {
-        throw new CliError(`could not reach ${peer.toString()} for perf: ${describe(err).split('\n')[0]}`)
+        throw failure(`could not reach ${peer.toString()} for perf`, err)
       })
       const bar = progress(!out.json && process.stdout.isTTY)
       const { uploadMs, downloadMs } = await run(stream, up, down, bar)

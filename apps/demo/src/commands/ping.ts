@@ -1,7 +1,6 @@
-import { CliError, int } from '../cli.js'
+import { failure, int } from '../cli.js'
 import { dataDirOf, startNode, targetOf } from '../node.js'
 import type { Command } from '../cli.js'
-import { describe } from '@tswarm/core'
 
 export const ping: Command = {
   name: 'ping',
@@ -16,7 +15,7 @@ export const ping: Command = {
     try {
       const peer = targetOf(node.swarm, positionals[0])
       const rtts = await node.host.pings(peer, count).catch(err => {
-        throw new CliError(`could not ping ${peer.toString()}: ${describe(err).split('\n')[0]}`)
+        throw failure(`could not ping ${peer.toString()}`, err)
       })
       const transport = node.swarm.connsToPeer(peer)[0]?.stat().transport ?? 'unknown'
       rtts.forEach((ms, i) => { if (!out.json) console.log(`ping ${i + 1}: ${ms.toFixed(2)} ms`) })

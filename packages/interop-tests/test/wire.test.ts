@@ -26,7 +26,7 @@ const PEERS: PeerName[] = ['go-libp2p', 'rust-libp2p', 'js-libp2p']
  */
 const EARLY_MUXER: Record<PeerName, boolean> = { 'go-libp2p': true, 'rust-libp2p': false, 'js-libp2p': true }
 /** One way; large against loopback and processing, so round trips can be counted from the clock. */
-const DELAY_MS = 40
+const DELAY_MS = 100
 const RTT_MS = 2 * DELAY_MS
 
 function tcpTarget (peer: PeerProcess): { host: string, port: number } {

@@ -1,12 +1,6 @@
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { inject, injectAll, injectable } from '../di.js'
 import { timeoutSignal } from '../clock.js'
-import { DialBackoff } from '../dial/backoff.js'
-import { BlackHoleDetector, BlackHoleSuccessCounter, isPublicAddr } from '../dial/black-hole.js'
-import { DialWorker } from '../dial/dial-worker.js'
-import { AddrPipeline } from '../dial/addr-pipeline.js'
-import { DialLimiter } from '../dial/limiter.js'
-import { PUBLIC_TCP_DELAY, isPrivateAddr } from '../dial/ranker.js'
 import {
   DialError, DialTimeoutError, DialToSelfError, ListenError, NoConnectionError, NoTransportError, SwarmAssemblyError,
   SwarmClosedError, describe, errorIs, toError
@@ -18,16 +12,15 @@ import { parseMultiaddr } from './addrs.js'
 import { SwarmConn } from './conn.js'
 import { ConnectionSet } from './connections.js'
 import { ListenerSet } from './listeners.js'
-import { raceAbort } from '../abort.js'
-import { DialSync } from './dial-sync.js'
+import { SwarmDialer } from './dialer.js'
 import { ConnectionMonitor } from './monitor.js'
 import { negotiate } from './negotiate.js'
 import { Notifier } from './notifier.js'
 import { TransportRegistry } from './transports.js'
 import { SwarmStream } from './stream.js'
-import type { DialRequestOptions } from '../dial/dial-worker.js'
 import type { DialPlan } from '../dial/plan.js'
-import type { BlackHoleCounterOptions, SwarmConfig } from '../config.js'
+import type { DialBackoff } from '../dial/backoff.js'
+import type { SwarmConfig } from '../config.js'
 import type { DialRanker, DnsResolver } from '../interfaces/dial.js'
 import type { MetricsTracer } from '../interfaces/metrics.js'
 import type { BlackHoleCounterStats, Network, SwarmService } from '../interfaces/network.js'
@@ -66,13 +59,8 @@ export class Swarm implements Network {
   readonly #listeners: ListenerSet
   readonly #conns = new ConnectionSet()
   readonly #notifier: Notifier
-  readonly #dialSync: DialSync<SwarmConn, DialRequestOptions>
-  readonly #backoff: DialBackoff
-  readonly #limiter: DialLimiter
-  readonly #blackHoles: BlackHoleDetector
-  readonly #addrs: AddrPipeline
+  readonly #dialer: SwarmDialer
   readonly #monitor: ConnectionMonitor
-  #planListener?: (peer: PeerId, plan: DialPlan) => void
   #streamHandler?: StreamHandler
   #nextConnId = 1
   #closed = false
@@ -88,31 +76,31 @@ export class Swarm implements Network {
     @inject(CLOCK) private readonly clock: Clock,
     @inject(SWARM_CONFIG) readonly config: SwarmConfig,
     @inject(LOGGER) logger: ComponentLogger,
-    @inject(DIAL_RANKER) private readonly ranker: DialRanker,
+    @inject(DIAL_RANKER) ranker: DialRanker,
     @inject(DNS_RESOLVER) dnsResolver: DnsResolver,
     @injectAll(SWARM_SERVICE, { isOptional: true }) private readonly services: SwarmService[],
-    @injectAll(METRICS_TRACER, { isOptional: true }) private readonly tracers: MetricsTracer[],
+    @injectAll(METRICS_TRACER, { isOptional: true }) tracers: MetricsTracer[],
     @inject(RESOURCE_MANAGER) readonly resources: ResourceManager
   ) {
     this.localPeer = peerIdFromPrivateKey(privateKey)
     this.#log = logger.forComponent('tswarm:swarm')
     this.#notifier = new Notifier(this.#log)
     this.#listeners = new ListenerSet(this.#notifier)
-    this.#dialSync = new DialSync((peer, signal) => this.#newWorker(peer, signal))
-    this.#backoff = new DialBackoff(clock, { base: config.backoffBase, coef: config.backoffCoef, max: config.backoffMax })
-    this.#limiter = new DialLimiter({ fdLimit: config.fdDialLimit, perPeerLimit: config.perPeerDialLimit })
-    const counter = (name: string, opts: BlackHoleCounterOptions | null): BlackHoleSuccessCounter | null =>
-      opts === null ? null : new BlackHoleSuccessCounter({ name, n: opts.n, minSuccesses: opts.minSuccesses })
-    this.#blackHoles = new BlackHoleDetector({ udp: counter('UDP', config.udpBlackHole), ipv6: counter('IPv6', config.ipv6BlackHole) })
-    this.#addrs = new AddrPipeline({
-      peerstore,
-      transportFor: addr => this.#transports.forDialing(addr),
+    this.#dialer = new SwarmDialer({
+      clock,
+      config,
+      ranker,
       resolver: dnsResolver,
-      maxDnsRecursion: config.maxDnsRecursion,
-      maxResolvedAddrs: config.maxResolvedAddrs,
-      blackHoles: this.#blackHoles,
+      peerstore,
+      gaters,
+      upgrader,
+      resources,
+      tracers,
+      log: this.#log,
+      transportFor: addr => this.#transports.forDialing(addr),
       ownAddrs: () => this.interfaceListenAddresses(),
-      gaters
+      bestConn: peer => this.#bestConn(peer),
+      addConn: async muxed => this.#addConn(muxed)
     })
     this.#monitor = new ConnectionMonitor(clock, config, () => this.#conns.all(), this.#log)
     for (const t of transports) this.#transports.add(t)
@@ -121,7 +109,7 @@ export class Swarm implements Network {
   /** Starts the transports. `createSwarm` calls this; call it yourself only for a swarm resolved by hand. */
   async start (): Promise<void> {
     for (const t of this.#transports.all()) await t.start?.()
-    this.#backoff.start()
+    this.#dialer.start()
     this.#monitor.start()
     for (const service of this.services) {
       try {
@@ -221,7 +209,7 @@ export class Swarm implements Network {
     const overall = timeoutSignal(this.clock, this.config.dialPeerTimeout, options.signal,
       () => new DialTimeoutError(`dial to ${peer.toString()} did not finish within ${this.config.dialPeerTimeout} ms`))
     try {
-      return await this.#dialSync.dial(peer, { forceDirect: options.forceDirect }, overall.signal)
+      return await this.#dialer.dial(peer, { forceDirect: options.forceDirect }, overall.signal)
     } catch (err) {
       if (this.#closed) throw new SwarmClosedError('dialPeer')
       if (errorIs(err, 'DialError')) throw err
@@ -234,84 +222,17 @@ export class Swarm implements Network {
 
   /** The dial backoff: which addresses failed recently and are not dialed again until their backoff expires. */
   backoff (): DialBackoff {
-    return this.#backoff
+    return this.#dialer.backoff
   }
 
   /** Receives the plan of every successful dial, for debugging; failed dials carry theirs in the DialError. */
   onDialPlan (listener: ((peer: PeerId, plan: DialPlan) => void) | undefined): void {
-    this.#planListener = listener
+    this.#dialer.onDialPlan(listener)
   }
 
   /** Whether the swarm would try `addr` for `peer` now (go's CanDial): a transport, not filtered, not backed off. */
   async canDial (peer: PeerId, addr: Multiaddr | string): Promise<boolean> {
-    const a = parseMultiaddr(addr)
-    const { addrs } = await this.#addrs.filter(peer, [a], false)
-    return addrs.length === 1 && !this.#backoff.backoff(peer, a)
-  }
-
-  #newWorker (peer: PeerId, signal: AbortSignal): DialWorker<SwarmConn> {
-    // As go's dial loop does on exit: dials of this peer still queued for a descriptor are not needed any more.
-    signal.addEventListener('abort', () => { this.#limiter.clearAllPeerDials(peer) }, { once: true })
-    return new DialWorker<SwarmConn>(peer, {
-      clock: this.clock,
-      ranker: this.ranker,
-      backoff: this.#backoff,
-      publicTcpDelay: PUBLIC_TCP_DELAY,
-      bestConn: () => this.#bestConn(peer),
-      addrsForDial: async (sig, forceDirect) => this.#addrs.addrsForDial(peer, sig, forceDirect),
-      dialAddr: async (addr, sig, onProgress) => this.#limiter.run(peer, addr, sig, async jobSignal => this.#dialAddr(peer, addr, jobSignal, onProgress)),
-      addConn: async muxed => this.#addConn(muxed),
-      isPublicTcp: addr => isPublicAddr(addr) && addr.getComponents().some(c => c.name === 'tcp'),
-      onPlan: (p, plan) => { this.#planListener?.(p, plan) },
-      onDone: (connected, dials, ms) => { this.#trace(t => t.dialCompleted?.(peer, connected, dials, ms)) },
-      onRankingDelay: ms => { this.#trace(t => t.dialRankingDelay?.(ms)) }
-    }, signal)
-  }
-
-  /** Dials one address with its timeout (go's dialAddr), recording the result for black-hole detection. */
-  async #dialAddr (peer: PeerId, addr: Multiaddr, signal: AbortSignal, onProgress: () => void): Promise<MuxedConnection> {
-    const transport = this.#transports.forDialing(addr)
-    if (transport === undefined) throw new NoTransportError(addr.toString())
-    // Charged before dialing, so a swarm at its limit spends no socket on a connection it could not keep.
-    const scope = this.resources.openConnection('outbound', addr)
-    const ms = isPrivateAddr(addr) ? Math.min(this.config.dialTimeoutLocal, this.config.dialTimeout) : this.config.dialTimeout
-    const timeout = timeoutSignal(this.clock, ms, signal, () => new DialTimeoutError(`dial to ${addr.toString()} timed out after ${ms} ms`))
-    const dialing = transport.dial(addr, { signal: timeout.signal, upgrader: this.upgrader, remotePeer: peer, onProgress })
-    let muxed: MuxedConnection
-    try {
-      muxed = await raceAbort(dialing, timeout.signal)
-      this.#blackHoles.recordResult(addr, true)
-    } catch (err) {
-      scope.done()
-      // go counts cancelled dials as failures too: a black hole shows up as dials that never finish.
-      this.#blackHoles.recordResult(addr, false)
-      const failure = timeout.signal.aborted ? toError(timeout.signal.reason) : toError(err)
-      this.#trace(t => t.failedDialing?.(addr, transport.name, failure))
-      // A transport that ignored the abort may still produce a connection: nobody will take it.
-      dialing.then(m => { m.abort(new Error('dial abandoned')) }, () => {})
-      throw failure
-    } finally {
-      timeout.clear()
-    }
-    try {
-      scope.setPeer(peer)
-    } catch (err) {
-      muxed.abort(toError(err))
-      throw err
-    }
-    muxed.onClose(() => { scope.done() })
-    return muxed
-  }
-
-  /** Calls every metrics tracer; a tracer that throws is logged, never allowed to break a dial. */
-  #trace (call: (t: MetricsTracer) => void): void {
-    for (const t of this.tracers) {
-      try {
-        call(t)
-      } catch (err) {
-        this.#log.error('metrics tracer threw: %e', err)
-      }
-    }
+    return this.#dialer.canDial(peer, parseMultiaddr(addr))
   }
 
   // ---- connections ----
@@ -342,7 +263,7 @@ export class Swarm implements Network {
     }
     this.#conns.add(conn)
     // A connection proves the peer reachable: its failed addresses may be tried again (go's addConn does this).
-    this.#backoff.clear(muxed.remotePeer)
+    this.#dialer.backoff.clear(muxed.remotePeer)
     try {
       this.peerstore.addPubKey(muxed.remotePeer, muxed.remotePublicKey)
     } catch (err) {
@@ -398,7 +319,7 @@ export class Swarm implements Network {
 
   /** The black-hole counters' state, one entry per enabled class. */
   blackHoleStats (): BlackHoleCounterStats[] {
-    return [this.#blackHoles.udp, this.#blackHoles.ipv6].flatMap(c => c == null ? [] : [c.stats()])
+    return this.#dialer.blackHoleStats()
   }
 
   /** Closes every connection to the peer. */
@@ -506,7 +427,7 @@ export class Swarm implements Network {
     await Promise.allSettled(this.conns().map(async c => { await c.close() }))
     await Promise.allSettled(this.services.map(async s => { await s.stop?.() }))
     await Promise.allSettled(this.#transports.all().map(async t => { await t.close?.() }))
-    this.#backoff.stop()
+    this.#dialer.stop()
     await this.#notifier.flush()
     await this.peerstore.close?.()
   }

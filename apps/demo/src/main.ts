@@ -11,7 +11,8 @@ import { perf } from './commands/perf.js'
 import { ping } from './commands/ping.js'
 import { start } from './commands/start.js'
 import type { Command } from './cli.js'
-import { describe } from '@tswarm/core'
+import { describe, findError } from '@tswarm/core'
+import type { ListenError } from '@tswarm/core'
 
 const COMMANDS: Command[] = [start, id, ping, echo, perf, peers, blockCmd, unblockCmd]
 
@@ -53,7 +54,8 @@ main(process.argv.slice(2)).then(() => {
 }, (err: unknown) => {
   // A failure is one clear line (and one per address of a failed dial), never a stack trace: the errors say what to do.
   const message = describe(err).split('\n')[0]
-  const addresses = err instanceof CliError ? err.addresses : []
+  const listen = findError(err, 'ListenError') as ListenError | undefined
+  const addresses = err instanceof CliError ? err.addresses : listen?.reasons() ?? []
   if (process.argv.includes('--json')) {
     console.log(JSON.stringify({ error: message, addresses }))
   } else {

@@ -98,22 +98,49 @@ describe('the demo CLI', async () => {
     assert.equal(await stop(node.child), 0)
   })
 
-  it('gives one clear line and a non-zero exit for bad input, never a stack trace', async () => {
-    const cases: Array<[string[], RegExp]> = [
-      [['echo', '/ip4/not-an-ip/tcp/1'], /^tswarm: invalid multiaddr "\/ip4\/not-an-ip\/tcp\/1"/],
-      [['echo', '/ip4/127.0.0.1/tcp/1'], /has no \/p2p\/<peer id>/],
-      [['echo', '/ip4/127.0.0.1/tcp/1/p2p/12D3KooWHFrmLWTTDD4NodngtRMEVYgxrsDMp4F5iVSV8CdJ9Vwo'], /^tswarm: could not reach 12D3KooW\w+: /],
-      [['frobnicate'], /unknown command "frobnicate"/],
-      [['start', '--listen'], /argument missing|requires a value|--listen/i],
-      [['start', '--metrics-port', 'x'], /--metrics-port takes a whole number/],
-      [['block'], /give what to block/]
+  it('gives one clear line (and one per address of a failed dial or listen) and a non-zero exit for bad input, never a stack trace', async () => {
+    const cases: Array<[string[], RegExp, number]> = [
+      [['echo', '/ip4/not-an-ip/tcp/1'], /^tswarm: invalid multiaddr "\/ip4\/not-an-ip\/tcp\/1"/, 1],
+      [['echo', '/ip4/127.0.0.1/tcp/1'], /has no \/p2p\/<peer id>/, 1],
+      [['echo', '/ip4/127.0.0.1/tcp/1/p2p/12D3KooWHFrmLWTTDD4NodngtRMEVYgxrsDMp4F5iVSV8CdJ9Vwo'], /^tswarm: could not reach 12D3KooW\w+: .*\n {2}\/ip4\/127\.0\.0\.1\/tcp\/1: ECONNREFUSED: nothing listens there/, 2],
+      [['frobnicate'], /unknown command "frobnicate"/, 1],
+      [['start', '--listen'], /argument missing|requires a value|--listen/i, 1],
+      [['start', '--metrics-port', 'x'], /--metrics-port takes a whole number/, 1],
+      [['block'], /give what to block/, 1]
     ]
-    for (const [args, pattern] of cases) {
+    for (const [args, pattern, lines] of cases) {
       const r = await runCli(args)
       assert.notEqual(r.code, 0, `${args.join(' ')} exited 0`)
       assert.match(r.stderr, pattern, `${args.join(' ')}: ${r.stderr}`)
-      assert.equal(r.stderr.trim().split('\n').length, 1, `${args.join(' ')} printed more than one line:\n${r.stderr}`)
+      assert.equal(r.stderr.trim().split('\n').length, lines, `${args.join(' ')} printed ${r.stderr.trim().split('\n').length} lines, expected ${lines}:\n${r.stderr}`)
       assert.doesNotMatch(r.stderr, /\n\s+at /, 'printed a stack trace')
+    }
+  })
+
+  it('names each listen address that failed at start, and why (a port in use)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tswarm-busy-'))
+    const first = spawnMain(['--listen', '/ip4/127.0.0.1/tcp/0', '--data-dir', join(dir, 'a'), '--json'])
+    try {
+      const addr = await new Promise<string>((resolve, reject) => {
+        let out = ''
+        const timer = setTimeout(() => { reject(new Error(`the first node did not start:\n${out}`)) }, 30_000)
+        first.stdout.on('data', (b: Buffer) => {
+          out += b.toString()
+          const line = out.split('\n').find(l => l.includes('"event":"started"'))
+          if (line !== undefined) {
+            clearTimeout(timer)
+            resolve((JSON.parse(line) as { addrs: string[] }).addrs[0].replace(/\/p2p\/.*$/, ''))
+          }
+        })
+      })
+      const r = await runCli(['start', '--listen', addr, '--data-dir', join(dir, 'b')])
+      assert.notEqual(r.code, 0)
+      const lines = r.stderr.trim().split('\n')
+      assert.match(lines[0], /^tswarm: failed to listen on any of 1 address:/, r.stderr)
+      assert.match(lines[1], new RegExp(`^ {2}${addr.replaceAll('/', '\\/')}: .*EADDRINUSE.*the port is in use`), r.stderr)
+    } finally {
+      await stop(first)
+      await rm(dir, { recursive: true, force: true })
     }
   })
 

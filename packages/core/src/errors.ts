@@ -71,9 +71,33 @@ export class InvalidMultiaddrError extends SwarmError {
 export class ListenError extends SwarmError {
   override readonly name: string = 'ListenError'
   constructor (readonly errors: ReadonlyArray<{ addr: string, error: Error }>) {
-    super(`failed to listen on any address:\n${errors.map(e => `  ${e.addr}: ${e.error.message}`).join('\n')}`,
-      { cause: errors[0]?.error })
+    super(`failed to listen on any of ${errors.length} address${errors.length === 1 ? '' : 'es'}:\n` +
+      errors.map(e => `  ${e.addr}: ${explainListenFailure(e.error)}`).join('\n'), { cause: errors[0]?.error })
   }
+
+  /** Each address with why it could not be listened on and what to do. */
+  reasons (): Array<{ addr: string, reason: string }> {
+    return this.errors.map(e => ({ addr: e.addr, reason: explainListenFailure(e.error) }))
+  }
+}
+
+/** System error codes a listen meets, and what to do about each. */
+const LISTEN_HINTS: Record<string, string> = {
+  EADDRINUSE: 'the port is in use (another node?): stop that one, or choose another port (port 0 picks a free one)',
+  EADDRNOTAVAIL: 'the address is not on this host: listen on one of its interface addresses, or on 0.0.0.0 / ::',
+  EACCES: 'permission denied: ports below 1024 need root; choose a port of 1024 or more',
+  EAFNOSUPPORT: 'this host does not support that address family (IPv6?): listen on an IPv4 address instead'
+}
+
+/** Why one listen address failed, in one line that says what to do; looks through causes for a system error code. */
+export function explainListenFailure (error: unknown): string {
+  const queue: unknown[] = [error]
+  for (let e = queue.shift(); e !== undefined; e = queue.shift()) {
+    const code = (e as { code?: unknown }).code
+    if (typeof code === 'string' && LISTEN_HINTS[code] !== undefined) return `${describe(e)}: ${LISTEN_HINTS[code]}`
+    queue.push(...unwrapErrors(e))
+  }
+  return describe(error)
 }
 
 /** We tried to dial our own peer ID or our own listen address. */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { multiaddr } from '@multiformats/multiaddr'
-import { AddrDialError, AllDialsFailedError, DialBackoffError, DialError, DialTimeoutError, MAX_DIAL_ERRORS, NoTransportError, PeerIdMismatchError, UpgradeError, errorIs, explainDialFailure, findError } from '../src/errors.js'
+import { AddrDialError, AllDialsFailedError, DialBackoffError, DialError, DialTimeoutError, ListenError, MAX_DIAL_ERRORS, NoTransportError, PeerIdMismatchError, UpgradeError, errorIs, explainDialFailure, findError } from '../src/errors.js'
 import { createToken } from '../src/tokens.js'
 import { generateIdentity, peerIdOf } from '../src/identity.js'
 
@@ -78,5 +78,18 @@ describe('explainDialFailure', async () => {
     const err = new DialError(peer, new AllDialsFailedError(), [new AddrDialError(multiaddr('/ip4/127.0.0.1/tcp/4001'), refused)])
     assert.deepEqual(err.reasons(), [{ addr: '/ip4/127.0.0.1/tcp/4001', reason: 'ECONNREFUSED: nothing listens there: is the node running, and on this port?' }])
     assert.equal(err.message.split('\n')[1], '  * /ip4/127.0.0.1/tcp/4001: ECONNREFUSED: nothing listens there: is the node running, and on this port?')
+  })
+})
+
+describe('ListenError', () => {
+  it('names each address with its cause and what to do', () => {
+    const inUse = Object.assign(new Error('listen EADDRINUSE: address already in use 127.0.0.1:4001'), { code: 'EADDRINUSE' })
+    const denied = Object.assign(new Error('listen EACCES: permission denied 0.0.0.0:80'), { code: 'EACCES' })
+    const err = new ListenError([{ addr: '/ip4/127.0.0.1/tcp/4001', error: inUse }, { addr: '/ip4/0.0.0.0/tcp/80', error: new Error('wrapped', { cause: denied }) }])
+    const [first, ...rest] = err.message.split('\n')
+    assert.equal(first, 'failed to listen on any of 2 addresses:')
+    assert.match(rest[0], /^ {2}\/ip4\/127\.0\.0\.1\/tcp\/4001: listen EADDRINUSE.*: the port is in use .*choose another port/)
+    assert.match(rest[1], /^ {2}\/ip4\/0\.0\.0\.0\/tcp\/80: .*EACCES.*ports below 1024 need root/)
+    assert.deepEqual(err.reasons().map(r => r.addr), ['/ip4/127.0.0.1/tcp/4001', '/ip4/0.0.0.0/tcp/80'])
   })
 })

@@ -3,10 +3,9 @@
  * `redis-server` started here on a free loopback port and stopped afterwards, as a user would run it.
  */
 import { execFileSync, spawn } from 'node:child_process'
-import { createServer } from 'node:net'
+import { freePort } from '@tswarm/core/testing'
 import { RedisClient } from './redis.js'
 import type { ChildProcess } from 'node:child_process'
-import type { AddressInfo } from 'node:net'
 
 export interface RedisServer {
   addr: string
@@ -22,14 +21,6 @@ export function redisMissing (): string | undefined {
   } catch {
     return 'transport-interop skipped: redis-server is missing (Debian: apt-get install redis-server; or set TSWARM_REDIS_ADDR=host:port)'
   }
-}
-
-async function freePort (): Promise<number> {
-  const server = createServer()
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-  await new Promise<void>(resolve => server.close(() => { resolve() }))
-  return port
 }
 
 export async function startRedis (): Promise<RedisServer> {

@@ -7,16 +7,14 @@
 import assert from 'node:assert/strict'
 import { execFileSync, spawn } from 'node:child_process'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { createSwarm, pluginInstance } from '@tswarm/core'
-import { echoHandler, introduce } from '@tswarm/core/testing'
+import { echoHandler, freePort, introduce } from '@tswarm/core/testing'
 import { tcp } from '@tswarm/transport-tcp'
 import { METRIC_PREFIX, SWARM_METRICS, metrics } from '../src/index.js'
 import type { ChildProcess } from 'node:child_process'
-import type { AddressInfo } from 'node:net'
 import type { Swarm } from '@tswarm/core'
 
 function missingTool (): string | undefined {
@@ -28,14 +26,6 @@ function missingTool (): string | undefined {
     }
   }
   return undefined
-}
-
-async function freePort (): Promise<number> {
-  const server = createServer()
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-  await new Promise<void>(resolve => server.close(() => { resolve() }))
-  return port
 }
 
 const missing = missingTool()

@@ -16,7 +16,7 @@
 export { ManualClock } from './manual-clock.js'
 export { MemoryNetwork, MemoryTransport, defaultMemoryNetwork, memory } from './memory-transport.js'
 export type { MemoryLink, MemoryTransportOptions } from './memory-transport.js'
-export { connect, createTestSwarm, echoHandler, introduce, waitFor } from './swarms.js'
+export { connect, createTestSwarm, echoHandler, freePort, introduce, waitFor } from './swarms.js'
 // kept here too: every test suite reads streams to their end
 export { readAll } from '../reader.js'
 export { transportComplianceTests } from './transport-compliance.js'

@@ -1,3 +1,5 @@
+import { createServer } from 'node:net'
+import type { AddressInfo } from 'node:net'
 import { createSwarm } from '../create-swarm.js'
 import { AddrTTL } from '../interfaces/peerstore.js'
 import { memory } from './memory-transport.js'
@@ -41,4 +43,16 @@ export async function waitFor (check: () => boolean, what: string, timeoutMs = 5
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
     await new Promise(resolve => setTimeout(resolve, intervalMs))
   }
+}
+
+/**
+ * A TCP port on 127.0.0.1 that was free a moment ago, for a server a test starts as a separate program (Redis,
+ * Prometheus) that cannot be told to pick one and report it.
+ */
+export async function freePort (): Promise<number> {
+  const server = createServer()
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  await new Promise<void>(resolve => server.close(() => { resolve() }))
+  return port
 }

@@ -29,7 +29,10 @@ import type { Token } from './tokens.js'
 
 /** How a plugin builds its instance, once per swarm, in that swarm's container. */
 export type PluginInstanceProvider<T> =
-  /** An `@injectable()` class; every constructor parameter names its token with `@inject`/`@injectAll`. */
+  /**
+   * An `@injectable()` class; every constructor parameter names its token with `@inject`/`@injectAll`. The
+   * parameters are typed `any[]` because that is the DI library's own constructor type, which `resolve` takes.
+   */
   | { readonly useClass: new (...args: any[]) => T }
   /** A function of the swarm's container, for instances a class decorator cannot describe (a wrapped js-libp2p transport). */
   | { readonly useFactory: (container: DependencyContainer) => T }

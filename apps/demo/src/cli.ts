@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util'
 import { SwarmError, describe, findError } from '@tswarm/core'
-import type { DialError } from '@tswarm/core'
+import type { DialError, ListenError } from '@tswarm/core'
 
 /** Why one address of a failed dial failed, and what to do. */
 export interface AddrReason {
@@ -19,10 +19,16 @@ export class CliError extends SwarmError {
   }
 }
 
-/** The CliError for `what` failing with `err`: its first line, and when a dial failed, why at each address. */
+/** Why each address failed, when `err` is (or holds) a failed dial or listen; else none. */
+export function addressReasons (err: unknown): AddrReason[] {
+  if (err instanceof CliError) return [...err.addresses]
+  const found = (findError(err, 'DialError') ?? findError(err, 'ListenError')) as DialError | ListenError | undefined
+  return found?.reasons() ?? []
+}
+
+/** The CliError for `what` failing with `err`: its first line, and why at each address of a failed dial. */
 export function failure (what: string, err: unknown): CliError {
-  const dial = findError(err, 'DialError') as DialError | undefined
-  return new CliError(`${what}: ${describe(err).split('\n')[0]}`, dial?.reasons() ?? [], { cause: err })
+  return new CliError(`${what}: ${describe(err).split('\n')[0]}`, addressReasons(err), { cause: err })
 }
 
 export interface OptionSpec {

@@ -2,7 +2,7 @@
 /**
  * The tswarm command-line node. `tswarm` (or `npm start`) runs a node; the other commands talk to one.
  */
-import { CliError, help, output, parse } from './cli.js'
+import { CliError, addressReasons, help, output, parse } from './cli.js'
 import { blockCmd, unblockCmd } from './commands/block.js'
 import { echo } from './commands/echo.js'
 import { id } from './commands/id.js'
@@ -11,8 +11,7 @@ import { perf } from './commands/perf.js'
 import { ping } from './commands/ping.js'
 import { start } from './commands/start.js'
 import type { Command } from './cli.js'
-import { describe, findError } from '@tswarm/core'
-import type { ListenError } from '@tswarm/core'
+import { describe } from '@tswarm/core'
 
 const COMMANDS: Command[] = [start, id, ping, echo, perf, peers, blockCmd, unblockCmd]
 
@@ -54,8 +53,7 @@ main(process.argv.slice(2)).then(() => {
 }, (err: unknown) => {
   // A failure is one clear line (and one per address of a failed dial), never a stack trace: the errors say what to do.
   const message = describe(err).split('\n')[0]
-  const listen = findError(err, 'ListenError') as ListenError | undefined
-  const addresses = err instanceof CliError ? err.addresses : listen?.reasons() ?? []
+  const addresses = addressReasons(err)
   if (process.argv.includes('--json')) {
     console.log(JSON.stringify({ error: message, addresses }))
   } else {

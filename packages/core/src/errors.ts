@@ -71,13 +71,17 @@ export class InvalidMultiaddrError extends SwarmError {
 export class ListenError extends SwarmError {
   override readonly name: string = 'ListenError'
   constructor (readonly errors: ReadonlyArray<{ addr: string, error: Error }>) {
+    const reasons = errors.map(e => ({ addr: e.addr, reason: explainListenFailure(e.error) }))
     super(`failed to listen on any of ${errors.length} address${errors.length === 1 ? '' : 'es'}:\n` +
-      errors.map(e => `  ${e.addr}: ${explainListenFailure(e.error)}`).join('\n'), { cause: errors[0]?.error })
+      reasons.map(r => `  ${r.addr}: ${r.reason}`).join('\n'), { cause: errors[0]?.error })
+    this.#reasons = reasons
   }
+
+  readonly #reasons: ReadonlyArray<{ addr: string, reason: string }>
 
   /** Each address with why it could not be listened on and what to do. */
   reasons (): Array<{ addr: string, reason: string }> {
-    return this.errors.map(e => ({ addr: e.addr, reason: explainListenFailure(e.error) }))
+    return [...this.#reasons]
   }
 }
 
@@ -91,13 +95,20 @@ const LISTEN_HINTS: Record<string, string> = {
 
 /** Why one listen address failed, in one line that says what to do; looks through causes for a system error code. */
 export function explainListenFailure (error: unknown): string {
-  const queue: unknown[] = [error]
-  for (let e = queue.shift(); e !== undefined; e = queue.shift()) {
+  const found = findHinted(error, LISTEN_HINTS)
+  return found === undefined ? describe(error) : `${describe(found.error)}: ${found.hint}`
+}
+
+/** The first error in `err` or nested in it whose system error `code` has a hint in `hints`. */
+function findHinted (err: unknown, hints: Readonly<Record<string, string>>): { error: Error, code: string, hint: string } | undefined {
+  const hinted = (e: Error): boolean => {
     const code = (e as { code?: unknown }).code
-    if (typeof code === 'string' && LISTEN_HINTS[code] !== undefined) return `${describe(e)}: ${LISTEN_HINTS[code]}`
-    queue.push(...unwrapErrors(e))
+    return typeof code === 'string' && Object.hasOwn(hints, code)
   }
-  return describe(error)
+  const error = findErrorWhere(err, hinted)
+  if (error === undefined) return undefined
+  const code = (error as { code?: unknown }).code as string
+  return { error, code, hint: hints[code] }
 }
 
 /** We tried to dial our own peer ID or our own listen address. */
@@ -149,7 +160,8 @@ export class GaterDisallowedError extends SwarmError {
 export class PeerIdMismatchError extends SwarmError {
   override readonly name: string = 'PeerIdMismatchError'
   constructor (readonly expected: PeerId, readonly actual: PeerId) {
-    super(`dialed ${expected.toString()} but the remote is ${actual.toString()}: the address belongs to another peer; remove it from the peerstore`)
+    super(`the remote is ${actual.toString()}, not ${expected.toString()} (the peer dialed): this address belongs to another peer; ` +
+      `dial .../p2p/${actual.toString()} if that is the node you meant, or remove the address from the peerstore`)
   }
 }
 
@@ -273,26 +285,18 @@ const SOCKET_HINTS: Record<string, string> = {
 
 /**
  * What one address's failure in a dial means, in one line that says what to do: the remote proved to be another
- * peer (and which), nothing listens, no answer, backed off, gated, no transport, or the stage of the upgrade that
+ * peer (its PeerIdMismatchError names which), nothing listens, no answer, backed off, gated, no transport, or the stage of the upgrade that
  * failed. Looks through causes for the most telling one.
  */
 export function explainDialFailure (cause: unknown): string {
-  const mismatch = findError(cause, 'PeerIdMismatchError') as PeerIdMismatchError | undefined
-  if (mismatch !== undefined) {
-    return `the remote is ${mismatch.actual.toString()}, not ${mismatch.expected.toString()}: this address belongs to ` +
-      `another peer; dial .../p2p/${mismatch.actual.toString()} if that is the node you meant, or drop the address`
-  }
-  for (const name of ['DialBackoffError', 'GaterDisallowedError', 'NoTransportError', 'DialRefusedBlackHoleError', 'DialToSelfError', 'ResourceLimitError']) {
+  // these already say what happened and what to do
+  for (const name of ['PeerIdMismatchError', 'DialBackoffError', 'GaterDisallowedError', 'NoTransportError', 'DialRefusedBlackHoleError', 'DialToSelfError', 'ResourceLimitError']) {
     const found = findError(cause, name)
     if (found !== undefined) return found.message
   }
-  const queue: unknown[] = [cause]
-  for (let e = queue.shift(); e !== undefined; e = queue.shift()) {
-    const code = (e as { code?: unknown }).code
-    if (typeof code === 'string' && SOCKET_HINTS[code] !== undefined) return `${code}: ${SOCKET_HINTS[code]}`
-    queue.push(...unwrapErrors(e))
-  }
-  if (findError(cause, 'DialTimeoutError') !== undefined || findError(cause, 'TimeoutError') !== undefined) {
+  const socket = findHinted(cause, SOCKET_HINTS)
+  if (socket !== undefined) return `${socket.code}: ${socket.hint}`
+  if (findErrorWhere(cause, e => e.name === 'DialTimeoutError' || e.name === 'TimeoutError') !== undefined) {
     return `${describe(cause)}: the host did not answer in time; it may be down, or a firewall drops the packets`
   }
   return describe(cause)
@@ -316,13 +320,18 @@ export function unwrapErrors (err: unknown): unknown[] {
  * rather than classes so this works across copies of the package. Depth is bounded and cycles are safe.
  */
 export function findError (err: unknown, name: string): Error | undefined {
+  return findErrorWhere(err, e => e.name === name)
+}
+
+/** The first error in `err` or nested in it (breadth first) that `match` accepts; bounded, cycle-safe. */
+function findErrorWhere (err: unknown, match: (e: Error) => boolean): Error | undefined {
   const seen = new Set<unknown>()
   const queue: unknown[] = [err]
   while (queue.length > 0 && seen.size < 256) {
     const e = queue.shift()
     if (e == null || seen.has(e)) continue
     seen.add(e)
-    if (e instanceof Error && e.name === name) return e
+    if (e instanceof Error && match(e)) return e
     queue.push(...unwrapErrors(e))
   }
   return undefined
@@ -367,9 +376,7 @@ export class InvalidIdentityError extends SwarmError {
 export class InvalidPeerIdError extends SwarmError {
   override readonly name: string = 'InvalidPeerIdError'
   constructor (readonly input: string, cause: unknown) {
-    // The input may come from the network: keep the message short whatever it holds.
-    const shown = input.length > 100 ? `${input.slice(0, 100)}…` : input
-    super(`invalid peer ID "${shown}": ${describe(cause)}; expected a base58btc multihash (12D3KooW…, Qm…, 16Uiu2…) or a CIDv1 (bafz…)`, { cause })
+    super(`invalid peer ID "${shorten(input)}": ${describe(cause)}; expected a base58btc multihash (12D3KooW…, Qm…, 16Uiu2…) or a CIDv1 (bafz…)`, { cause })
   }
 }
 

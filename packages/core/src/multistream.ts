@@ -7,6 +7,8 @@ import type { AbortOptions } from '@libp2p/interface'
 export const MULTISTREAM_PROTOCOL = '/multistream/1.0.0'
 
 const utf8 = new TextEncoder()
+/** The header line, encoded once: every negotiation sends it. */
+const HEADER = utf8.encode(`${MULTISTREAM_PROTOCOL}\n`)
 
 /** The unsigned LEB128 varint of `n` (the length prefix of multistream-select, identify and most libp2p protocols). */
 export function encodeUvarint (n: number): Uint8Array {
@@ -37,7 +39,7 @@ export function lengthPrefixed (...messages: Uint8Array[]): Uint8Array {
  * between; a listener that accepts answers with exactly these bytes.
  */
 export function multistreamProposal (protocol: string): Uint8Array {
-  return lengthPrefixed(utf8.encode(`${MULTISTREAM_PROTOCOL}\n`), utf8.encode(`${protocol}\n`))
+  return lengthPrefixed(HEADER, utf8.encode(`${protocol}\n`))
 }
 
 /** Longest multistream-select message accepted: a protocol ID of up to 1 KiB and its newline (go's and js's limit). */
@@ -78,17 +80,16 @@ function expectHeader (header: string): void {
 export async function multistreamListen (stream: NegotiationStream, protocols: readonly string[], options?: AbortOptions): Promise<NegotiationResult> {
   const reader = new BufferedReader(stream)
   expectHeader(await readLine(reader, options))
-  const header = utf8.encode(`${MULTISTREAM_PROTOCOL}\n`)
   let headerSent = false
   if (reader.bufferedLength === 0) {
-    await stream.write(lengthPrefixed(header), options)
+    await stream.write(lengthPrefixed(HEADER), options)
     headerSent = true
   }
   for (let i = 0; i < MAX_PROPOSALS; i++) {
     const proposal = await readLine(reader, options)
     const accepted = protocols.includes(proposal)
     const answer = utf8.encode(`${accepted ? proposal : 'na'}\n`)
-    await stream.write(headerSent ? lengthPrefixed(answer) : lengthPrefixed(header, answer), options)
+    await stream.write(headerSent ? lengthPrefixed(answer) : lengthPrefixed(HEADER, answer), options)
     headerSent = true
     if (accepted) return { protocol: proposal, leftover: reader.takeBuffered() }
   }

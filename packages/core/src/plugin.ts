@@ -114,21 +114,23 @@ export function definePlugin<T, C = never> (definition: PluginDefinition<T, C>):
     throw new SwarmError(`${factory}: the config must be frozen: return Object.freeze({ … }) from the options resolver`)
   }
   // Only for `exclusive`: the instance of the last swarm, to tell whether it still runs.
-  let last: T | undefined
+  // Weakly: a closed swarm's instance (and the network it holds) must not stay alive for this check.
+  let last: WeakRef<T & object> | undefined
   return {
     name,
     register (container: DependencyContainer): void {
       if (container.isRegistered(token, false)) {
         throw new PluginConflictError(`${factory} is registered twice in one swarm: pass one such module`)
       }
-      if (exclusive !== undefined && last !== undefined && exclusive(last)) {
+      const previous = last?.deref()
+      if (exclusive !== undefined && previous !== undefined && exclusive(previous)) {
         throw new PluginConflictError(`this ${factory} module already serves a running swarm: call ${factory} again for another swarm, or close the first`)
       }
       if (config !== undefined) container.register(config.token, { useValue: config.value })
       container.register(token, {
         useFactory: instancePerContainerCachingFactory(c => {
           const built = 'useClass' in instance ? c.resolve(instance.useClass) : instance.useFactory(c)
-          if (exclusive !== undefined) last = built
+          if (exclusive !== undefined) last = new WeakRef(built as T & object)
           return built
         })
       })

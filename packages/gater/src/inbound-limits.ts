@@ -169,10 +169,6 @@ export class InboundLimits implements SwarmService {
     return this.#gaters.get(kind)
   }
 
-  get running (): boolean {
-    return this.#running
-  }
-
   /** Subscribes to the swarm's connection events, to give subnet counts back when connections close. */
   start (network: Network): void {
     this.#network = network

@@ -45,8 +45,6 @@ export class InvalidSignedPeerRecordError extends SwarmError {
   override readonly name: string = 'InvalidSignedPeerRecordError'
 }
 
-/** A message on a length-prefixed stream was malformed, too long, or cut short by the end of the stream. */
-
 /** A ping failed: the echo differed from what was sent, or the stream ended before it came back. */
 export class PingError extends SwarmError {
   override readonly name: string = 'PingError'

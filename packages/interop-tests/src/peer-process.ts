@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import { SwarmError } from '@tswarm/core'
+import { Mailbox } from './mailbox.js'
 import type { ChildProcessWithoutNullStreams } from 'node:child_process'
 
 /** What a peer prints once it listens. */
@@ -50,8 +51,7 @@ export class PeerProcess {
   readonly name: string
   readonly #child: ChildProcessWithoutNullStreams
   readonly #pending = new Map<number, Pending>()
-  readonly #events: PeerEvent[] = []
-  readonly #eventWaiters = new Set<() => void>()
+  readonly #events = new Mailbox<PeerEvent>()
   readonly #stderr: string[] = []
   readonly #exited: Promise<number | null>
   #nextId = 1
@@ -70,7 +70,7 @@ export class PeerProcess {
           p.reject(err)
         }
         this.#pending.clear()
-        this.#wakeEventWaiters()
+        this.#events.wake()
         resolve(code)
       })
     })
@@ -126,23 +126,11 @@ export class PeerProcess {
 
   /** The first event (from the start of the run, taken once) that matches, waiting up to `timeoutMs`. */
   async waitEvent (match: (e: PeerEvent) => boolean, timeoutMs: number, what = 'an event'): Promise<PeerEvent> {
-    const deadline = Date.now() + timeoutMs
-    for (;;) {
-      const index = this.#events.findIndex(match)
-      if (index >= 0) return this.#events.splice(index, 1)[0]
-      if (this.#exitCode !== undefined) throw new InteropPeerError(this.name, `exited (code ${String(this.#exitCode)}) before ${what}; its last output:\n${this.stderrTail()}`)
-      const left = deadline - Date.now()
-      if (left <= 0) throw new InteropPeerError(this.name, `no ${what} within ${timeoutMs} ms; its last output:\n${this.stderrTail()}`)
-      await new Promise<void>(resolve => {
-        const wake = (): void => {
-          clearTimeout(timer)
-          this.#eventWaiters.delete(wake)
-          resolve()
-        }
-        const timer = setTimeout(wake, left)
-        this.#eventWaiters.add(wake)
-      })
-    }
+    return this.#events.take(match, timeoutMs,
+      () => new InteropPeerError(this.name, `no ${what} within ${timeoutMs} ms; its last output:\n${this.stderrTail()}`),
+      () => this.#exitCode === undefined
+        ? undefined
+        : new InteropPeerError(this.name, `exited (code ${String(this.#exitCode)}) before ${what}; its last output:\n${this.stderrTail()}`))
   }
 
   stderrTail (): string {
@@ -169,24 +157,18 @@ export class PeerProcess {
     }
     if (typeof parsed.event === 'string') {
       if (parsed.event === 'ready') this.#ready = parsed as unknown as PeerReady
-      this.#events.push(parsed as PeerEvent)
-      this.#wakeEventWaiters()
+      this.#events.put(parsed as PeerEvent)
       return
     }
     const id = typeof parsed.id === 'number' ? parsed.id : undefined
     const pending = id === undefined ? undefined : this.#pending.get(id)
     if (id === undefined || pending === undefined) {
       // Answers to malformed lines carry no id; keep them as events so a test can look for them.
-      this.#events.push({ event: 'answer', ...parsed })
-      this.#wakeEventWaiters()
+      this.#events.put({ event: 'answer', ...parsed })
       return
     }
     this.#pending.delete(id)
     clearTimeout(pending.timer)
     pending.resolve(parsed)
-  }
-
-  #wakeEventWaiters (): void {
-    for (const wake of [...this.#eventWaiters]) wake()
   }
 }

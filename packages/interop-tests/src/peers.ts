@@ -16,7 +16,7 @@ export type PeerName = 'go-libp2p' | 'rust-libp2p' | 'js-libp2p'
 export type PeerAvailability = { ok: true, command: PeerCommand } | { ok: false, reason: string }
 
 /** Where build caches live: `TSWARM_CACHE`, else `~/.cache/tswarm`. */
-export function cacheDir (): string {
+function cacheDir (): string {
   return process.env.TSWARM_CACHE ?? join(homedir(), '.cache', 'tswarm')
 }
 

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto'
 import { createHost } from '@tswarm/host'
 import { quic } from '@tswarm/transport-quic'
 import { tcp } from '@tswarm/transport-tcp'
+import { Mailbox } from './mailbox.js'
 import { DIGEST, ECHO, OBSERVE, RESET } from './protocols.js'
 import type { Stream } from '@tswarm/core'
 import type { Host } from '@tswarm/host'
@@ -25,9 +26,9 @@ export interface InteropNode {
 }
 
 /** Streams per protocol per connection: the matrix opens 100 echo streams at once. */
-export const MAX_STREAMS = 256
+const MAX_STREAMS = 256
 
-export async function echo (stream: Stream): Promise<void> {
+async function echo (stream: Stream): Promise<void> {
   for await (const chunk of stream) await stream.write(chunk)
   await stream.closeWrite()
 }
@@ -38,8 +39,7 @@ export async function createInteropNode (listen: readonly string[] = ['/ip4/127.
     listen: [...listen],
     host: { perf: { enabled: true }, identify: { pushDebounce: 20 }, maxInboundStreams: MAX_STREAMS, maxOutboundStreams: MAX_STREAMS }
   })
-  const ends: ObservedEnd[] = []
-  const waiters = new Set<() => void>()
+  const ends = new Mailbox<ObservedEnd>()
   host.handle(ECHO, echo)
   host.handle(DIGEST, async stream => {
     const hash = createHash('sha256')
@@ -63,27 +63,10 @@ export async function createInteropNode (listen: readonly string[] = ['/ip4/127.
       const reset = (err as Error).name === 'StreamResetError'
       end = { peer, outcome: reset ? 'reset' : 'error', bytes, ...(reset ? {} : { error: (err as Error).message }) }
     }
-    ends.push(end)
-    for (const wake of [...waiters]) wake()
+    ends.put(end)
   })
 
-  const observed = async (peer: string, timeoutMs: number): Promise<ObservedEnd> => {
-    const deadline = Date.now() + timeoutMs
-    for (;;) {
-      const index = ends.findIndex(e => e.peer === peer)
-      if (index >= 0) return ends.splice(index, 1)[0]
-      const left = deadline - Date.now()
-      if (left <= 0) throw new Error(`the observe handler saw no stream from ${peer} end within ${timeoutMs} ms`)
-      await new Promise<void>(resolve => {
-        const wake = (): void => {
-          clearTimeout(timer)
-          waiters.delete(wake)
-          resolve()
-        }
-        const timer = setTimeout(wake, left)
-        waiters.add(wake)
-      })
-    }
-  }
+  const observed = async (peer: string, timeoutMs: number): Promise<ObservedEnd> =>
+    await ends.take(e => e.peer === peer, timeoutMs, () => new Error(`the observe handler saw no stream from ${peer} end within ${timeoutMs} ms`))
   return { host, observed }
 }

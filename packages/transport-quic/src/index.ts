@@ -58,10 +58,11 @@ export function quic (options: QuicOptions = {}): SwarmModule {
 
 /**
  * Builds the QUIC transport for a container (for users who add transports with `swarm.addTransport`): registers
- * `options` under {@link QUIC_OPTIONS} there and resolves {@link QuicTransport}, which takes the swarm's
- * `PRIVATE_KEY`, `LOGGER` and `CLOCK` from it.
+ * `options` under {@link QUIC_OPTIONS} in a child of it, so a `quic()` module's options there stay as they are, and
+ * resolves {@link QuicTransport}, which takes the swarm's `PRIVATE_KEY`, `LOGGER` and `CLOCK`.
  */
 export function createQuicTransport (options: QuicOptions, container: DependencyContainer): Transport {
-  container.register(QUIC_OPTIONS, { useValue: resolveQuicOptions(options) })
-  return container.resolve(QuicTransport)
+  const own = container.createChildContainer()
+  own.register(QUIC_OPTIONS, { useValue: resolveQuicOptions(options) })
+  return own.resolve(QuicTransport)
 }

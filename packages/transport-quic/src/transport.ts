@@ -96,18 +96,6 @@ function remotePeerOf (maConn: QuicMultiaddrConnection): PeerId {
 }
 
 /**
- * QUIC-v1 as a tswarm {@link Transport}, over the quinn addon of @chainsafe/libp2p-quic. The addon dials, accepts and
- * runs TLS 1.3 with libp2p certificates; every connection then goes through `Upgrader.adoptSecured`, so the swarm's
- * accept and secured gates and its identity check apply, and streams are this package's ({@link QuicStreamMuxerFactory}).
- *
- * Dialing uses one UDP socket per address family (opened by `start()` or the first dial), listening one per listener.
- * `close()` closes all of them: listeners' sockets are unbound at once; the binding cannot unbind a dialing socket, so
- * it is closed for use and released when garbage collected.
- *
- * Built by the swarm's container: `quic()` registers the options under `QUIC_OPTIONS` and resolves the class, which is
- * given the swarm's `PRIVATE_KEY`, `LOGGER` and `CLOCK`; the handshake timeout is a timer on that clock.
- */
-/**
  * Checks QUIC options once, where they are given (`quic(options)`), and returns them frozen; throws an
  * InvalidOptionError naming the option and the bad value. Defaults stay out: {@link QUIC_DEFAULTS} fills them in.
  */
@@ -126,6 +114,18 @@ export function resolveQuicOptions (options: QuicOptions = {}): Readonly<QuicOpt
   return Object.isFrozen(options) ? options : Object.freeze({ ...options })
 }
 
+/**
+ * QUIC-v1 as a tswarm {@link Transport}, over the quinn addon of @chainsafe/libp2p-quic. The addon dials, accepts and
+ * runs TLS 1.3 with libp2p certificates; every connection then goes through `Upgrader.adoptSecured`, so the swarm's
+ * accept and secured gates and its identity check apply, and streams are this package's ({@link QuicStreamMuxerFactory}).
+ *
+ * Dialing uses one UDP socket per address family (opened by `start()` or the first dial), listening one per listener.
+ * `close()` closes all of them: listeners' sockets are unbound at once; the binding cannot unbind a dialing socket, so
+ * it is closed for use and released when garbage collected.
+ *
+ * Built by the swarm's container: `quic()` registers the options under `QUIC_OPTIONS` and resolves the class, which is
+ * given the swarm's `PRIVATE_KEY`, `LOGGER` and `CLOCK`; the handshake timeout is a timer on that clock.
+ */
 @injectable()
 export class QuicTransport implements Transport {
   readonly name = 'quic-v1'

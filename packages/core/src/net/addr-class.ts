@@ -82,7 +82,7 @@ export function classifyAddr (addr: Multiaddr): AddrClass {
 }
 
 /** {@link classifyAddr} on a multiaddr already split into its components. */
-export function classifyComponents (components: readonly Component[]): AddrClass {
+function classifyComponents (components: readonly Component[]): AddrClass {
   const c = components.find(c => c.code !== CODE_IP6ZONE)
   if (c === undefined) return 'non-ip'
   if (c.code === CODE_IP4 || c.code === CODE_IP6) {

@@ -78,6 +78,11 @@ export class SwarmConn implements Conn {
     }
   }
 
+  /** Open streams, without building the stats (the best-connection choice asks on every dial). */
+  get numStreams (): number {
+    return this.#streams.size
+  }
+
   getStreams (): Stream[] {
     return [...this.#streams]
   }

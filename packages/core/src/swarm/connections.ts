@@ -28,10 +28,14 @@ export class ConnectionSet {
   /** An open connection to the peer: the one with the most streams, the newest on a tie. */
   best (peer: PeerId): SwarmConn | undefined {
     let best: SwarmConn | undefined
+    let bestStreams = -1
     for (const c of this.#byPeer.get(peer.toString()) ?? []) {
       if (c.status !== 'open') continue
-      if (best === undefined || c.stat().numStreams > best.stat().numStreams ||
-        (c.stat().numStreams === best.stat().numStreams && c.opened >= best.opened)) best = c
+      const streams = c.numStreams
+      if (streams > bestStreams || (streams === bestStreams && best !== undefined && c.opened >= best.opened)) {
+        best = c
+        bestStreams = streams
+      }
     }
     return best
   }

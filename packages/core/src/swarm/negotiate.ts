@@ -14,21 +14,18 @@ export async function negotiate (stream: SwarmStream, role: 'select' | 'handle',
   if (protocols.length === 0) throw new ProtocolNegotiationError(protocols, new Error('no protocols given'))
   const timeout = timeoutSignal(clock, timeoutMs, signal,
     () => new TimeoutError(`protocol negotiation did not finish within ${timeoutMs} ms`))
-  // the reporter counts what the application sends and receives, as before the negotiation was ours
-  stream.setReporting(false)
+  // a failed negotiation resets the stream (the callers do), so reporting needs no resuming on that path
+  stream.beginNegotiation()
   try {
     const options = { signal: timeout.signal }
     const { protocol, leftover } = role === 'select'
       ? await multistreamSelect(stream, protocols, options)
       : await multistreamListen(stream, protocols, options)
-    stream.setProtocol(protocol)
-    stream.setReporting(true)
-    stream.unread(leftover)
+    stream.negotiated(protocol, leftover)
     return protocol
   } catch (err) {
     throw new ProtocolNegotiationError(protocols, timeout.signal.aborted ? timeout.signal.reason : err)
   } finally {
-    stream.setReporting(true)
     timeout.clear()
   }
 }

@@ -29,8 +29,8 @@ export interface SwarmStreamInit {
   reporter: Reporter
   clock: Clock
   /**
-   * The protocol already negotiated on `inner`, if any. When given, the stream starts reading `inner` at once (see
-   * {@link SwarmStream.setProtocol}), so only pass it once negotiation is over.
+   * The protocol already agreed, if any (a transport that negotiates on its own). When given, the stream starts
+   * reading `inner` at once (see {@link SwarmStream.setProtocol}).
    */
   protocol?: string
   /**
@@ -136,9 +136,9 @@ function toTime (deadline: Deadline): number | null {
  * Reading is pull-based. Received chunks wait in a local queue; once more than `readBufferHighWater` bytes wait, the
  * inner stream is paused, which stops the muxer from granting the remote more window, and it is resumed when the
  * reader drains the queue below that mark. The stream starts reading `inner` (attaches its 'message' listener) only
- * at the first `read()`, iteration or `toDuplex()`, or when `setProtocol()` says negotiation is over, so that
- * multistream-select can run on `inner` after the stream is made. Before that point the muxer, not this stream,
- * holds what arrives (yamux keeps granting window to a stream nobody listens to, up to its 4 MiB read buffer).
+ * at the first `read()`, iteration or `toDuplex()`, or when `setProtocol()` says negotiation is over. Multistream-select
+ * reads and writes through the stream itself, with the reporter not counting it (`beginNegotiation` to
+ * `negotiated`). Before the first read the muxer, not this stream, holds what arrives (yamux keeps granting window to a stream nobody listens to, up to its 4 MiB read buffer).
  *
  * The reporter sees received bytes when they are taken from `inner` (so bytes later dropped by `closeRead()` or a
  * reset are counted) and sent bytes when `write()` hands them to `inner`.
@@ -167,10 +167,9 @@ export class SwarmStream implements Stream {
   readonly #scope: StreamScope | undefined
   #protocol: string
 
-  // Off while multistream-select runs on the stream: the reporter counts the application's bytes, not the
-  // negotiation's (what arrived with the proposal is counted when it is handed back, under the agreed protocol).
+  // Off while multistream-select runs on the stream (beginNegotiation to negotiated): the reporter counts the
+  // application's bytes, not the negotiation's.
   #reporting = true
-  #queuedAtPause = 0
   // Received chunks not yet read; `#head` advances instead of shifting so taking a chunk is O(1).
   #queue: Uint8Array[] = []
   #head = 0
@@ -247,43 +246,37 @@ export class SwarmStream implements Stream {
   }
 
   /**
-   * Records the negotiated protocol, used in stats and reporter calls. It also marks the end of negotiation on the
-   * inner stream: the stream starts reading it (and so applying backpressure) even before the first `read()`.
+   * Multistream-select starts on this stream: until {@link negotiated}, what it reads and writes is the negotiation's,
+   * not the application's, so the reporter does not count it. Internal to the swarm.
    */
-  /**
-   * Pauses or resumes reporting this stream's bytes; multistream-select runs with it paused. Internal to the swarm.
-   */
-  setReporting (on: boolean): void {
-    if (on === this.#reporting) return
-    this.#reporting = on
-    if (!on) {
-      this.#queuedAtPause = this.#queuedBytes
-      return
-    }
-    // what arrived meanwhile and the negotiation did not read is the application's
-    const arrived = this.#queuedBytes - this.#queuedAtPause
-    if (arrived > 0) {
-      this.#reporter.logRecvMessage(arrived)
-      this.#reporter.logRecvMessageStream(arrived, this.#protocol, this.#remotePeer)
-    }
+  beginNegotiation (): void {
+    this.#reporting = false
   }
 
   /**
-   * Puts bytes back in front of what is queued, as if they had just arrived (and counts them, under the current
-   * protocol): multistream-select hands back what it read past the agreed protocol. Internal to the swarm.
+   * Multistream-select agreed on `protocol`: records it and puts back, in front of what is queued, the bytes it read
+   * past the agreement. Those, and whatever arrived meanwhile that it did not read, are the application's first bytes:
+   * they are counted now, under the protocol. Internal to the swarm.
    */
-  unread (chunks: readonly Uint8Array[]): void {
-    if (chunks.length === 0 || this.#resetBy !== undefined) return
-    const size = chunks.reduce((n, c) => n + c.byteLength, 0)
-    if (this.#reporting) {
-      this.#reporter.logRecvMessage(size)
-      this.#reporter.logRecvMessageStream(size, this.#protocol, this.#remotePeer)
-    }
-    this.#queue.splice(this.#head, 0, ...chunks)
+  negotiated (protocol: string, leftover: readonly Uint8Array[]): void {
+    this.setProtocol(protocol)
+    this.#reporting = true
+    if (this.#resetBy !== undefined) return
+    const size = leftover.reduce((n, c) => n + c.byteLength, 0)
+    this.#queue.splice(this.#head, 0, ...leftover)
     this.#queuedBytes += size
+    // the stream starts reading at negotiation, so everything queued now arrived during it
+    if (this.#queuedBytes > 0) {
+      this.#reporter.logRecvMessage(this.#queuedBytes)
+      this.#reporter.logRecvMessageStream(this.#queuedBytes, this.#protocol, this.#remotePeer)
+    }
     if (this.#readers.size > 0) this.#serveReaders()
   }
 
+  /**
+   * Records the negotiated protocol, used in stats and reporter calls. It also marks the end of negotiation on the
+   * inner stream: the stream starts reading it (and so applying backpressure) even before the first `read()`.
+   */
   setProtocol (protocol: string): void {
     try {
       this.#scope?.setProtocol(protocol)

@@ -99,7 +99,7 @@ export class Swarm implements Network {
       log: this.#log,
       transportFor: addr => this.#transports.forDialing(addr),
       ownAddrs: () => this.interfaceListenAddresses(),
-      bestConn: peer => this.#bestConn(peer),
+      bestConn: peer => this.#conns.best(peer),
       addConn: async muxed => this.#addConn(muxed)
     })
     this.#monitor = new ConnectionMonitor(clock, config, () => this.#conns.all(), this.#log)
@@ -198,7 +198,7 @@ export class Swarm implements Network {
   async dialPeer (peer: PeerId, options: DialPeerOptions = {}): Promise<Conn> {
     this.#assertOpen('dialPeer')
     if (peer.equals(this.localPeer)) throw new DialError(peer, new DialToSelfError())
-    const existing = this.#bestConn(peer)
+    const existing = this.#conns.best(peer)
     if (existing !== undefined) return existing
     try {
       await checkGates(this.gaters, 'interceptPeerDial', `dial to ${peer.toString()}`, g => g.interceptPeerDial?.(peer))
@@ -290,12 +290,8 @@ export class Swarm implements Network {
     return this.#conns.best(peer)
   }
 
-  #bestConn (peer: PeerId): SwarmConn | undefined {
-    return this.#conns.best(peer)
-  }
-
   connectedness (peer: PeerId): Connectedness {
-    return this.#bestConn(peer) !== undefined ? 'connected' : 'notConnected'
+    return this.#conns.best(peer) !== undefined ? 'connected' : 'notConnected'
   }
 
   /** Every connection, open or closing. */
@@ -348,7 +344,7 @@ export class Swarm implements Network {
     try {
       let conn: Conn | undefined
       if (options.noDial === true) {
-        conn = this.#bestConn(peer)
+        conn = this.#conns.best(peer)
         if (conn === undefined) throw new NoConnectionError(peer)
       } else {
         conn = await this.dialPeer(peer, { signal })
